@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check -q
+ADVISOR := $(BIN)/advisor
+
+.PHONY: run test install install-dev index bench eval chat clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+# torch is pinned to the local CPU build first, so sentence-transformers does not pull CUDA wheels.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+.advisor/state.json: | $(VENV)/.installed
+	$(ADVISOR) index
+
+index: $(VENV)/.installed
+	$(ADVISOR) index
+
+run: $(VENV)/.installed .advisor/state.json
+	$(ADVISOR) chat
+
+chat: run
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.installed-dev .advisor/state.json
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .advisor

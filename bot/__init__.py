@@ -1,0 +1,1 @@
+"""subsidy-advisor: answers about Japanese SME support programs, from cited documents only."""

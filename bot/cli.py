@@ -1,0 +1,175 @@
+"""The `advisor` command line: parse arguments, call the engine, render. No retrieval or answer logic here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Settings, get_settings
+
+
+def _fail_cleanly(fn):
+    """Known errors go to stderr as one readable line with exit status 1, not as a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from bot.engine import QuestionError
+        from retrieval.embedders import EmbedderError
+        from retrieval.index import IndexError as AdvisorIndexError
+        from retrieval.loaders import LoadError
+
+        try:
+            return fn(*args, **kwargs)
+        except (QuestionError, AdvisorIndexError, EmbedderError, LoadError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="subsidy-advisor")
+def cli() -> None:
+    """subsidy-advisor: answers on Japanese SME support programs, citing the source documents."""
+
+
+def _advisor(settings: Settings | None = None):
+    from bot.engine import Advisor
+
+    return Advisor(settings or get_settings())
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Drop the index and embed the whole corpus again.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_fail_cleanly
+def index(rebuild: bool, quiet: bool) -> None:
+    """Build or update the index (only changed documents are embedded again)."""
+    from retrieval.corpus import convert_dropped_documents
+
+    settings = get_settings()
+    converted, errors = convert_dropped_documents(settings.corpus_dir)
+    for path in converted:
+        click.echo(f"converted to text: {path.name}", err=True)
+    for line in errors:
+        click.echo(f"skipped: {line}", err=True)
+    idx = _advisor(settings).make_index()
+    report = idx.build(settings.corpus_dir, rebuild=rebuild, progress=not quiet,
+                       on_error=lambda msg: click.echo(f"skipped: {msg}", err=True))
+    click.echo(
+        f"index: {report.passages} passages from {len(report.added) + len(report.updated) + len(report.unchanged)} "
+        f"documents (added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+        f"unchanged {len(report.unchanged)}; embedded {report.embedded})"
+    )
+    if not report.passages:
+        raise click.ClickException(f"no documents could be indexed from {settings.corpus_dir}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", help="Document title (default: its first line).")
+@click.option("--publisher", default="", help="Publisher, e.g. 経済産業省.")
+@click.option("--fiscal-year", default="", help="Fiscal year or date, e.g. 令和6年度.")
+@click.option("--kind", default="", help="Kind of document, e.g. 予算PR資料, 公募要領.")
+@_fail_cleanly
+def add(file: Path, title: str | None, publisher: str, fiscal_year: str, kind: str) -> None:
+    """Add a .txt/.md/.pdf/.html document to the corpus (then run `advisor index`)."""
+    from retrieval.corpus import add_document
+
+    target = add_document(file, get_settings().corpus_dir, title=title, publisher=publisher,
+                          fiscal_year=fiscal_year, kind=kind)
+    click.echo(f"added {target.name}; run `advisor index` to make it searchable")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="How many passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_cleanly
+def search(query: str, k: int, as_json: bool) -> None:
+    """Show the passages the hybrid search finds for QUERY."""
+    from bot.schema import RetrievedPassage
+
+    hits = _advisor().search(query, k=k)
+    if as_json:
+        rows = [RetrievedPassage.of(h.passage, score=h.score).model_dump() | {"ranks": h.ranks} for h in hits]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for rank, h in enumerate(hits, 1):
+        p = h.passage
+        click.echo(f"{rank:>2}. {h.score:.4f}  {p.source}:{p.start_line}-{p.end_line}  {p.section}")
+        click.echo("    " + p.text[:160].replace("\n", " "))
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@_fail_cleanly
+def ask(question: str, as_json: bool) -> None:
+    """Answer QUESTION from the documents, with citations."""
+    answer = _advisor().ask(question)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=1))
+    else:
+        _render(answer)
+
+
+@cli.command()
+@_fail_cleanly
+def chat() -> None:
+    """Talk with the advisor in the terminal; follow-up questions use the conversation so far."""
+    from bot.engine import QuestionError
+
+    advisor = _advisor()
+    click.echo("資料を読み込んでいます…", err=True)
+    advisor.warm_up()
+    click.echo("subsidy-advisor: 補助金・支援事業について質問してください（/new で新しい会話、/quit で終了）。")
+    history: list[dict] = []
+    while True:
+        try:
+            question = click.prompt("質問", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        question = question.strip()
+        if question in {"/quit", "/exit", "/q"}:
+            return
+        if question == "/new":
+            history = []
+            click.echo("新しい会話を始めます。")
+            continue
+        if not question:
+            continue
+        try:
+            answer = advisor.ask(question, history=history)
+        except QuestionError as exc:
+            click.echo(str(exc), err=True)
+            continue
+        _render(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+
+
+def _render(answer) -> None:
+    click.echo(answer.answer)
+    if answer.citations:
+        click.echo("\n出典:")
+    for c in answer.citations:
+        click.echo(f"[{c.n}] {c.title} / {c.section or '-'} ({c.source} {c.start_line}-{c.end_line}行)")
+        for line in c.text.splitlines():
+            click.echo(f"    {line}")
+    if not answer.refused:
+        click.echo("\n※ 回答は登録資料の記載に基づきます。申請にあたっては最新の公募要領をご確認ください。")
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The answer engine: question (+ history) -> retrieval -> answerer -> cited Answer, or a stream of Events.
+
+Built once from Settings; the embedder, index and tokenizer load on first use and are then
+shared by every question in the process. Adapters (CLI, web, Slack, evals) call only this.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from bot.answerers.base import Answerer, Draft
+from bot.answerers.extractive import ExtractiveAnswerer
+from bot.config import Settings
+from bot.schema import Answer, Citation, Event, RetrievedPassage
+from retrieval.embedders import make_embedder
+from retrieval.glossary import Glossary
+from retrieval.index import ChromaTarget, PassageIndex
+from retrieval.search import Query, Retriever, SearchConfig
+from retrieval.types import Hit
+
+REFUSAL = (
+    "ご質問の内容は、登録されている資料からは確認できませんでした。"
+    "推測でお答えすることは控えます。最寄りのよろず支援拠点にご相談いただくか、"
+    "該当する事業の最新の公募要領をご確認ください。"
+)
+
+
+class QuestionError(ValueError):
+    """A question the engine will not take (empty, too long); the message is for the user."""
+
+
+class Advisor:
+    def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
+        self.settings = settings
+        self._answerer = answerer
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    # --- lazily built parts ------------------------------------------------------------------
+
+    def make_index(self) -> PassageIndex:
+        s = self.settings
+        return PassageIndex(
+            s.data_dir, make_embedder(s.embedder, s.embedder_model),
+            ChromaTarget(host=s.chroma_host, port=s.chroma_port, collection=s.chroma_collection),
+        )
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                index = self.make_index()
+                index.load()
+                config = SearchConfig(mode=self.settings.search_mode, min_similarity=self.settings.min_similarity)
+                self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config)
+            return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = ExtractiveAnswerer(self.retriever.index.idf, min_coverage=self.settings.min_coverage)
+        return self._answerer
+
+    def warm_up(self) -> None:
+        """Load models and indexes now (servers call this at start-up so the first user does not wait)."""
+        self.ask("補助率")
+
+    # --- public API ----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
+        self._check(query)
+        return self.retriever.search(query, k=k, history=history)
+
+    def ask(self, question: str, history: Sequence[dict] | None = None) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, history):
+            if event.type == "done":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[Event]:
+        """Events as the answer forms: status, then text deltas and citations, then done."""
+        self._check(question)
+        yield Event("status", text="資料を検索しています…")
+        t0 = time.perf_counter()
+        retriever = self.retriever
+        query = retriever.build_query(question, history)
+        hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
+        t1 = time.perf_counter()
+        draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(refused=True,
+                                                                                             reason="no relevant passage")
+        answer = self._compose(draft, hits, query)
+        t2 = time.perf_counter()
+        answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
+        by_n = {c.n: c for c in answer.citations}
+        if answer.refused:
+            yield Event("delta", text=answer.answer)
+        else:
+            for line in answer.answer.split("\n"):
+                yield Event("delta", text=line + "\n")
+        for n in sorted(by_n):
+            yield Event("citation", citation=by_n[n])
+        yield Event("done", answer=answer)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _check(self, question: str) -> None:
+        if not question or not question.strip():
+            raise QuestionError("質問が空です。知りたいことを入力してください。 (The question is empty.)")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"質問が長すぎます（{len(question)}文字）。{limit}文字以内で入力してください。 "
+                f"(The question is longer than {limit} characters.)"
+            )
+
+    def _compose(self, draft: Draft, hits: list[Hit], query: Query) -> Answer:
+        retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
+        if draft.refused or not draft.sentences:
+            answer = Answer(answer=REFUSAL, refused=True, citations=[], retrieved=retrieved)
+        else:
+            numbers: dict[int, int] = {}
+            lines = []
+            for sentence in draft.sentences:
+                n = numbers.setdefault(sentence.hit, len(numbers) + 1)
+                lines.append(f"{sentence.text}[{n}]")
+            citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+            answer = Answer(answer="\n".join(lines), refused=False, citations=citations, retrieved=retrieved)
+        answer._hits = hits
+        return answer

@@ -1,0 +1,58 @@
+"""The JSON shape of an answer, defined once and reused by the CLI, eval records and (later) web and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from retrieval.types import Hit, Passage
+
+
+class PassageRef(BaseModel):
+    source: str
+    title: str
+    section: str
+    start_line: int
+    end_line: int
+    text: str
+
+    @classmethod
+    def of(cls, p: Passage, **extra) -> PassageRef:
+        return cls(source=p.source, title=p.title, section=p.section, start_line=p.start_line,
+                   end_line=p.end_line, text=p.text, **extra)
+
+
+class Citation(PassageRef):
+    n: int
+
+
+class RetrievedPassage(PassageRef):
+    score: float
+
+
+class Answer(BaseModel):
+    """What `advisor ask --json` prints: text with [n] markers, the cited passages, what was retrieved."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[RetrievedPassage] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    _hits: list[Hit] = PrivateAttr(default_factory=list)
+
+    @property
+    def hits(self) -> list[Hit]:
+        """The retrieved hits with their per-method ranks (for eval reports; not part of the JSON)."""
+        return self._hits
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer. `done` carries the final Answer."""
+
+    type: Literal["status", "delta", "citation", "done"]
+    text: str = ""
+    citation: Citation | None = None
+    answer: Answer | None = None

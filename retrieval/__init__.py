@@ -1,0 +1,1 @@
+"""Documents -> passages -> index -> hybrid search. Knows nothing of answers or adapters."""

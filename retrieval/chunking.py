@@ -1,0 +1,194 @@
+"""Cut a Document into citable Passages along headings, bullets and sentences.
+
+PDF-extracted text breaks lines inside sentences and (in the budget PR sheets) puts a blank line
+between every line. Chunking joins such lines into paragraphs while remembering the original line
+numbers, so that every passage cites exactly the lines it was read from. Each passage carries its
+section heading path; in the PR sheets that is the program name, which the sheet states once but
+every passage of the sheet is about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from retrieval.loaders import is_page_number
+from retrieval.text import nfkc, normalize, split_sentences
+from retrieval.types import Document, Passage
+
+MAX_CHARS = 360
+MIN_CHARS = 120
+
+_NUM = r"[0-9０-９一二三四五六七八九十]+"
+_HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
+    (1, re.compile(rf"^第\s*{_NUM}\s*[部章]")),
+    (2, re.compile(rf"^第\s*{_NUM}\s*節")),
+    (3, re.compile(r"^[0-9０-９]{1,2}\s*[\.．]\s*\S")),
+    (4, re.compile(r"^[（(][0-9０-９]{1,2}[）)]\s*\S")),
+    (5, re.compile(r"^[①-⑳]")),
+]
+_BUDGET_LINE_RE = re.compile(r"^(令和|平成)\s*(\d+|元)\s*年度.{0,10}予算")
+_BULLET_RE = re.compile(r"^[・○●◆◇■□※▶▷➢➤✓•◎★☆\-–]|^[①-⑳]|^[（(][0-9０-９a-zA-Zア-ン]{1,2}[）)]|^[0-9０-９]{1,2}[\.．]")
+_PAGE_START_RE = re.compile(r"^事業の内容")
+_SENTENCE_FINAL = ("。", "．", "！", "？", "!", "?", "」", "』")
+PROGRAM_LEVEL = 0  # a program sheet outranks every numbered heading inside it
+
+
+@dataclass
+class _Unit:
+    """A paragraph: consecutive lines that form one piece of prose, with their line numbers."""
+
+    pieces: list[tuple[int, str]]
+
+    @property
+    def text(self) -> str:
+        out = ""
+        for _, s in self.pieces:
+            out += (" " if out and out[-1].isascii() and out[-1].isalnum() and s[:1].isascii() and s[:1].isalnum() else "") + s
+        return out
+
+    @property
+    def start(self) -> int:
+        return self.pieces[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.pieces[-1][0]
+
+
+def heading_level(line: str, next_line: str | None) -> int | None:
+    """Heading level of a line, or None for body text. Program names (followed by a 予算額 line) are level 0."""
+    s = nfkc(line).strip()
+    if not s or len(s) > 70:
+        return None
+    if next_line is not None and _BUDGET_LINE_RE.match(nfkc(next_line).strip()) and not _BUDGET_LINE_RE.match(s):
+        return PROGRAM_LEVEL
+    if s.endswith("。") or len(s) > 45:
+        return None
+    for level, pattern in _HEADING_PATTERNS:
+        if pattern.match(s):
+            return level
+    return None
+
+
+def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS) -> list[Passage]:
+    """Passages of roughly min..max characters that never cross a section heading."""
+    passages: list[Passage] = []
+    for section, units in _sections(doc):
+        for group in _pack(units, max_chars, min_chars):
+            passages.append(_passage(doc, section, group))
+    return passages
+
+
+def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
+    """Split the document at headings; each section keeps its heading path and its paragraphs.
+
+    Budget PR sheets sometimes print the program name in the middle of the page: the page opens
+    with 「事業の内容」 and the name comes later. Such a page is given to the program named on it.
+    """
+    content = [(i + 1, ln) for i, ln in enumerate(doc.lines) if ln.strip()]
+    path: dict[int, str] = {}
+    sections: list[tuple[dict[int, str], list[_Unit]]] = [({}, [])]
+    prev_line: str | None = None
+    since_budget = 99  # content lines since the last 予算額 line
+    page_start: int | None = None  # index into sections of an untitled PR-sheet page
+    for idx, (line_no, line) in enumerate(content):
+        next_line = content[idx + 1][1] if idx + 1 < len(content) else None
+        stripped = line.strip()
+        level = heading_level(line, next_line)
+        if level is None and PROGRAM_LEVEL in path and since_budget > 3 and _PAGE_START_RE.match(nfkc(stripped)):
+            path = {PROGRAM_LEVEL: path[PROGRAM_LEVEL]}
+            sections.append((dict(path), []))
+            page_start, prev_line = len(sections) - 1, None
+        if level is not None:
+            heading = nfkc(line).strip()
+            path = {} if level == PROGRAM_LEVEL else {lvl: h for lvl, h in path.items() if lvl < level}
+            path[level] = heading
+            if level == PROGRAM_LEVEL and page_start is not None:
+                for section_path, _ in sections[page_start:]:
+                    section_path[PROGRAM_LEVEL] = heading
+                sections[-1][1].append(_Unit([(line_no, stripped)]))
+            else:
+                sections.append((dict(path), [_Unit([(line_no, stripped)])]))
+            page_start = None if level == PROGRAM_LEVEL else page_start
+            prev_line = None
+            continue
+        since_budget = 0 if _BUDGET_LINE_RE.match(nfkc(stripped)) else since_budget + 1
+        units = sections[-1][1]
+        if is_page_number(stripped):
+            # Kept (citations quote the file as it is) but never glued into a sentence.
+            units.append(_Unit([(line_no, stripped)]))
+            prev_line = None
+            continue
+        if units and prev_line is not None and _continues(prev_line, stripped):
+            units[-1].pieces.append((line_no, stripped))
+        else:
+            units.append(_Unit([(line_no, stripped)]))
+        prev_line = stripped
+    return [(" > ".join(p[k] for k in sorted(p)), units) for p, units in sections if units]
+
+
+def _continues(prev: str, line: str) -> bool:
+    """Was this line's start broken off the previous line in the middle of a sentence?"""
+    if prev.endswith(_SENTENCE_FINAL) or _BULLET_RE.match(nfkc(line)):
+        return False
+    if _BUDGET_LINE_RE.match(nfkc(line)) or _BUDGET_LINE_RE.match(nfkc(prev)):
+        return False
+    return len(prev) >= 16
+
+
+def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[list[_Unit]]:
+    """Group paragraphs into passages; split paragraphs longer than max_chars at sentence ends."""
+    pieces: list[_Unit] = []
+    for unit in units:
+        pieces.extend(_split_long(unit, max_chars) if len(unit.text) > max_chars else [unit])
+    groups: list[list[_Unit]] = []
+    size = 0
+    for unit in pieces:
+        n = len(unit.text)
+        if groups and size + n <= max_chars or groups and size < min_chars and size + n <= max_chars * 1.5:
+            groups[-1].append(unit)
+            size += n
+        else:
+            groups.append([unit])
+            size = n
+    if len(groups) > 1 and sum(len(u.text) for u in groups[-1]) < min_chars // 2:
+        groups[-2].extend(groups.pop())  # a short tail reads better with what precedes it
+    return groups
+
+
+def _split_long(unit: _Unit, max_chars: int) -> list[_Unit]:
+    """Split one long paragraph at sentence ends (or line ends), keeping line numbers right."""
+    out: list[_Unit] = []
+    current: list[tuple[int, str]] = []
+    size = 0
+    for line_no, piece in unit.pieces:
+        for sentence in split_sentences(piece) or [piece]:
+            if current and size + len(sentence) > max_chars:
+                out.append(_Unit(current))
+                current, size = [], 0
+            if current and current[-1][0] == line_no:
+                current[-1] = (line_no, current[-1][1] + sentence)
+            else:
+                current.append((line_no, sentence))
+            size += len(sentence)
+    if current:
+        out.append(_Unit(current))
+    return out
+
+
+def _passage(doc: Document, section: str, units: list[_Unit]) -> Passage:
+    text = "\n".join(u.text for u in units)
+    start, end = units[0].start, units[-1].end
+    digest = hashlib.sha1(f"{doc.content_hash}:{text}".encode()).hexdigest()[:10]
+    return Passage(
+        id=f"{doc.source}:{start}-{end}:{digest}",
+        source=doc.source,
+        title=doc.title,
+        section=section,
+        start_line=start,
+        end_line=end,
+        text=text,
+        norm=normalize(f"{section}\n{text}" if section else text),
+    )

@@ -1,0 +1,117 @@
+"""The corpus folder: which files it holds, their manifest entries, and the glossary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+import shutil
+
+from retrieval.loaders import CONVERTIBLE_SUFFIXES, TEXT_SUFFIXES, LoadError, to_text
+
+MANIFEST = "manifest.yaml"
+GLOSSARY = "glossary.yaml"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    file: str
+    title: str
+    publisher: str = ""
+    fiscal_year: str = ""
+    kind: str = ""
+    original: str = ""  # the PDF/HTML a text file was converted from, if any
+
+
+@dataclass
+class Manifest:
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, corpus_dir: Path) -> Manifest:
+        path = corpus_dir / MANIFEST
+        if not path.exists():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = {}
+        for item in data.get("documents", []):
+            entry = ManifestEntry(**{k: str(v) for k, v in item.items() if k in ManifestEntry.__dataclass_fields__})
+            entries[entry.file] = entry
+        return cls(entries)
+
+    def title(self, file: str) -> str | None:
+        entry = self.entries.get(file)
+        return entry.title if entry else None
+
+    def add(self, entry: ManifestEntry, corpus_dir: Path) -> None:
+        """Record a document and write the manifest back, keeping every other entry."""
+        self.entries[entry.file] = entry
+        docs = [{k: v for k, v in vars(e).items() if v} for e in self.entries.values()]
+        (corpus_dir / MANIFEST).write_text(
+            yaml.safe_dump({"documents": docs}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+
+
+ORIGINALS = "originals"
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Indexable text documents in the corpus folder (manifest, glossary and originals/ excluded)."""
+    if not corpus_dir.is_dir():
+        return []
+    return [
+        p for p in sorted(corpus_dir.iterdir())
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith(".")
+    ]
+
+
+def add_document(path: Path, corpus_dir: Path, title: str | None = None, publisher: str = "",
+                 fiscal_year: str = "", kind: str = "") -> Path:
+    """Put a txt/md/pdf/html file into the corpus as text a person can open at the cited lines.
+
+    PDFs and HTML are converted once (text layer, page numbers and repeated headers dropped); the
+    original is kept under corpus/originals/. Raises LoadError, naming the file, when it has no text.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | CONVERTIBLE_SUFFIXES:
+        raise LoadError(f"{path.name}: unsupported file type {suffix or '(none)'} (use .txt, .md, .pdf or .html)")
+    text = to_text(path)
+    if not text.strip():
+        raise LoadError(f"{path.name}: no text found (empty file, or a PDF without a text layer)")
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / (path.name if suffix in TEXT_SUFFIXES else f"{path.stem}.txt")
+    original = ""
+    if suffix in CONVERTIBLE_SUFFIXES:
+        originals = corpus_dir / ORIGINALS
+        originals.mkdir(exist_ok=True)
+        if path.resolve() != (originals / path.name).resolve():
+            shutil.copy2(path, originals / path.name)
+        original = f"{ORIGINALS}/{path.name}"
+    if path.resolve() != target.resolve():
+        target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    first_line = next((ln.strip() for ln in text.splitlines() if ln.strip()), path.stem)
+    Manifest.load(corpus_dir).add(ManifestEntry(
+        file=target.name, title=title or first_line[:80], publisher=publisher, fiscal_year=fiscal_year,
+        kind=kind, original=original,
+    ), corpus_dir)
+    return target
+
+
+def convert_dropped_documents(corpus_dir: Path) -> tuple[list[Path], list[str]]:
+    """Convert PDFs/HTML that were copied straight into corpus/ (the text lands beside, the original moves
+    to originals/). Returns the new text files and one error line per file that could not be read."""
+    converted, errors = [], []
+    if not corpus_dir.is_dir():
+        return converted, errors
+    for path in sorted(corpus_dir.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in CONVERTIBLE_SUFFIXES:
+            continue
+        try:
+            converted.append(add_document(path, corpus_dir))
+        except LoadError as exc:
+            errors.append(str(exc))
+            continue
+        path.unlink()
+    return converted, errors

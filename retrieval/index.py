@@ -1,0 +1,338 @@
+"""The passage index: a Chroma collection (vectors) and a keyword index (BM25), keyed by passage id.
+
+Both live under the data directory (`.advisor/` by default); the vectors may instead live on a
+Chroma server. The build is incremental: a file is re-chunked and re-embedded only when its
+content hash (or the chunker) changed, and passages of deleted files are removed. The index
+records the embedder it was built with and refuses to be queried with another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.chunking import chunk
+from retrieval.corpus import Manifest, corpus_files
+from retrieval.embedders import Embedder
+from retrieval.loaders import LoadError, content_hash, load
+from retrieval.text import add_year_aliases, tokenize
+from retrieval.types import Passage
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = "4"
+COLLECTION = "advisor-passages"
+STATE_FILE = "state.json"
+PASSAGES_FILE = "passages.jsonl"
+EMBED_BATCH = 32
+
+
+class IndexError(Exception):  # noqa: A001 - the module's own error family
+    """Base of index errors; messages are meant for the person at the terminal."""
+
+
+class IndexMissingError(IndexError):
+    pass
+
+
+class EmbedderMismatchError(IndexError):
+    pass
+
+
+class StoreUnavailableError(IndexError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChromaTarget:
+    """Where the vectors live: embedded under the data dir (host None) or on a Chroma server."""
+
+    host: str | None = None
+    port: int = 8000
+    collection: str = COLLECTION
+
+    def describe(self) -> str:
+        return f"Chroma server {self.host}:{self.port}" if self.host else "embedded Chroma"
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    passages: int = 0
+    embedded: int = 0
+
+
+def embedding_text(p: Passage) -> str:
+    """What the dense model sees: the section path (program name) then the passage."""
+    return f"{p.section}\n{p.text}" if p.section else p.text
+
+
+def keyword_tokens(p: Passage) -> list[str]:
+    return tokenize(add_year_aliases(p.norm))
+
+
+class PassageIndex:
+    """Build, update and query the two halves of the index."""
+
+    def __init__(self, data_dir: Path, embedder: Embedder, chroma: ChromaTarget | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.embedder = embedder
+        self.chroma = chroma or ChromaTarget()
+        self._client = None
+        self._collection = None
+        self.passages: dict[str, Passage] = {}
+        self._ids: list[str] = []
+        self._bm25 = None
+        self._df: Counter[str] = Counter()
+        self._tokens: dict[str, list[str]] = {}
+
+    # --- storage ---------------------------------------------------------------------------
+
+    def _client_or_raise(self):
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            settings = ChromaSettings(anonymized_telemetry=False)
+            try:
+                if self.chroma.host:
+                    self._client = chromadb.HttpClient(host=self.chroma.host, port=self.chroma.port, settings=settings)
+                    self._client.heartbeat()
+                else:
+                    (self.data_dir / "chroma").mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"), settings=settings)
+            except Exception as exc:  # chromadb raises assorted connection errors
+                self._client = None
+                raise StoreUnavailableError(
+                    f"{self.chroma.describe()} is unreachable ({type(exc).__name__}: {exc}). "
+                    "Start it, or unset CHROMA_HOST to use the embedded store."
+                ) from exc
+        return self._client
+
+    def _get_collection(self, create: bool):
+        if self._collection is None:
+            client = self._client_or_raise()
+            try:
+                if create:
+                    self._collection = client.get_or_create_collection(
+                        self.chroma.collection,
+                        metadata={"embedder": self.embedder.name},
+                        configuration={"hnsw": {"space": "cosine"}},
+                        embedding_function=None,
+                    )
+                else:
+                    self._collection = client.get_collection(self.chroma.collection, embedding_function=None)
+            except Exception as exc:
+                if not create:
+                    raise IndexMissingError(
+                        f"no index found in {self.chroma.describe()}: run `advisor index` to build it"
+                    ) from exc
+                raise StoreUnavailableError(f"{self.chroma.describe()}: {exc}") from exc
+        return self._collection
+
+    def _read_state(self) -> dict:
+        path = self.data_dir / STATE_FILE
+        if not path.exists():
+            return {}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _write_state(self, state: dict, rows: Iterable[dict]) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.data_dir / (PASSAGES_FILE + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        tmp.replace(self.data_dir / PASSAGES_FILE)
+        (self.data_dir / STATE_FILE).write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def _read_rows(self) -> list[dict]:
+        path = self.data_dir / PASSAGES_FILE
+        if not path.exists():
+            return []
+        with path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def exists(self) -> bool:
+        return (self.data_dir / STATE_FILE).exists()
+
+    # --- build -----------------------------------------------------------------------------
+
+    def build(self, corpus_dir: Path, rebuild: bool = False, progress: bool = True,
+              on_error: Callable[[str], None] | None = None) -> BuildReport:
+        """Bring the index in line with the corpus folder, embedding only what changed."""
+        report = BuildReport()
+        state = {} if rebuild else self._read_state()
+        if state and state.get("embedder") != self.embedder.name:
+            raise EmbedderMismatchError(
+                f"the index was built with {state.get('embedder')!r} but the configured embedder is "
+                f"{self.embedder.name!r}: run `advisor index --rebuild` to re-embed the corpus with it"
+            )
+        if rebuild:
+            self._drop_collection()
+        collection = self._get_collection(create=True)
+        recorded = (collection.metadata or {}).get("embedder")
+        if recorded and recorded != self.embedder.name:
+            raise EmbedderMismatchError(
+                f"the Chroma collection holds vectors of {recorded!r}, not {self.embedder.name!r}: "
+                "run `advisor index --rebuild`"
+            )
+        if state.get("chunker") != CHUNKER_VERSION:
+            state = {**state, "files": {}}
+        old_files: dict[str, dict] = state.get("files", {})
+        rows_by_file: dict[str, list[dict]] = {}
+        for row in self._read_rows() if old_files else []:
+            rows_by_file.setdefault(row["source"], []).append(row)
+
+        manifest = Manifest.load(corpus_dir)
+        files = corpus_files(corpus_dir)
+        new_files: dict[str, dict] = {}
+        todo: list[tuple[str, list[Passage]]] = []
+        for path in files:
+            name = path.name
+            digest = content_hash(path.read_bytes())
+            title = manifest.title(name) or ""
+            if old_files.get(name, {}).get("hash") == digest and old_files[name].get("title") == title:
+                new_files[name] = old_files[name]
+                report.unchanged.append(name)
+                continue
+            try:
+                doc = load(path, title=title or None)
+            except LoadError as exc:
+                report.errors.append(str(exc))
+                if on_error:
+                    on_error(str(exc))
+                if name in old_files:  # keep what was indexed before rather than lose it
+                    new_files[name] = old_files[name]
+                continue
+            passages = chunk(doc)
+            todo.append((name, passages))
+            new_files[name] = {"hash": digest, "title": doc.title}
+            (report.updated if name in old_files else report.added).append(name)
+        for name in old_files:
+            if name not in new_files:
+                report.removed.append(name)
+
+        for name in report.removed + [n for n, _ in todo]:
+            if name in old_files:
+                collection.delete(where={"source": name})
+                rows_by_file.pop(name, None)
+        total = sum(len(ps) for _, ps in todo)
+        bar = _progress(total, progress)
+        for name, passages in todo:
+            rows_by_file[name] = []
+            for batch in _batches(passages, EMBED_BATCH):
+                vectors = self.embedder.embed_passages([embedding_text(p) for p in batch])
+                collection.add(
+                    ids=[p.id for p in batch],
+                    embeddings=vectors.tolist(),
+                    documents=[p.text for p in batch],
+                    metadatas=[{"source": p.source, "start_line": p.start_line, "end_line": p.end_line}
+                               for p in batch],
+                )
+                rows_by_file[name].extend({**p.to_dict(), "tokens": keyword_tokens(p)} for p in batch)
+                report.embedded += len(batch)
+                bar.update(len(batch))
+        bar.close()
+
+        rows = [row for name in sorted(rows_by_file) if name in new_files for row in rows_by_file[name]]
+        report.passages = len(rows)
+        self._write_state({"embedder": self.embedder.name, "chunker": CHUNKER_VERSION, "files": new_files}, rows)
+        self._load_rows(rows)
+        return report
+
+    def _drop_collection(self) -> None:
+        client = self._client_or_raise()
+        try:
+            client.delete_collection(self.chroma.collection)
+        except Exception:  # absent already
+            pass
+        self._collection = None
+
+    # --- load & query ----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Open an existing index for querying; raise a clear error if missing or built otherwise."""
+        state = self._read_state()
+        if not state:
+            raise IndexMissingError(f"no index under {self.data_dir}: run `advisor index` to build it")
+        if state.get("embedder") != self.embedder.name:
+            raise EmbedderMismatchError(
+                f"the index under {self.data_dir} was built with {state.get('embedder')!r} but the configured "
+                f"embedder is {self.embedder.name!r}: run `advisor index --rebuild` (or set ADVISOR_EMBEDDER back)"
+            )
+        collection = self._get_collection(create=False)
+        recorded = (collection.metadata or {}).get("embedder")
+        if recorded != self.embedder.name:
+            raise EmbedderMismatchError(
+                f"the Chroma collection holds vectors of {recorded!r}, not {self.embedder.name!r}: "
+                "run `advisor index --rebuild`"
+            )
+        rows = self._read_rows()
+        if collection.count() != len(rows):
+            raise IndexMissingError(
+                f"the vector store has {collection.count()} passages but the keyword index {len(rows)}: "
+                "run `advisor index --rebuild`"
+            )
+        self._load_rows(rows)
+
+    def _load_rows(self, rows: list[dict]) -> None:
+        import bm25s
+
+        self.passages = {r["id"]: Passage(**{k: r[k] for k in Passage.__dataclass_fields__}) for r in rows}
+        self._ids = [r["id"] for r in rows]
+        self._df = Counter(t for r in rows for t in set(r["tokens"]))
+        self._tokens = {r["id"]: r["tokens"] for r in rows}
+        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if rows:
+            self._bm25.index([r["tokens"] or ["\u0000"] for r in rows], show_progress=False)
+
+    def idf(self, token: str) -> float:
+        """BM25-style inverse document frequency of a token over all passages (rare words weigh more)."""
+        n, df = len(self._ids), self._df.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def tokens(self, passage_id: str) -> list[str]:
+        return self._tokens.get(passage_id, [])
+
+    def dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Nearest passages by cosine similarity."""
+        if not self.passages:
+            return []
+        collection = self._get_collection(create=False)
+        try:
+            result = collection.query(query_embeddings=[vector.tolist()], n_results=min(n, len(self.passages)),
+                                      include=["distances"])
+        except Exception as exc:
+            raise StoreUnavailableError(f"{self.chroma.describe()} failed to answer: {exc}") from exc
+        return [(pid, 1.0 - float(d)) for pid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def keyword(self, tokens: Sequence[str], n: int) -> list[tuple[str, float]]:
+        """Best passages by BM25 over Sudachi tokens; passages with score 0 are left out."""
+        if not self.passages or not tokens:
+            return []
+        scores = self._bm25.get_scores(list(tokens))
+        top = np.argsort(-scores)[:n]
+        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="passage", desc="embedding", disable=not enabled or total == 0, file=sys.stderr)

@@ -1,0 +1,114 @@
+"""Hybrid search: glossary and conversation-aware query, dense + keyword retrieval, rank fusion.
+
+The fused list is always returned in full (callers show it); whether anything in it is relevant
+enough to answer from is a separate, calibrated decision (`Retriever.relevant`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from retrieval.glossary import Glossary
+from retrieval.index import PassageIndex
+from retrieval.text import add_year_aliases, nfkc, normalize, tokenize
+from retrieval.types import Hit
+
+_FOLLOWUP_RE = re.compile(
+    r"^(その|それ|この|これ|あの|あれ|同|上記|そこ|そちら|こちら|当該|前者|後者|では|じゃあ|じゃ|また|他に|ほかに|ちなみに)"
+    r"|(その|それ|この|これ|同事業|同制度|上記)(の|は|を|に|で|って)"
+    r"|\b(it|its|that|this|they|them|those|these)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
+    candidates: int = 50  # taken from each method before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    # "nothing relevant": below this dense similarity AND with no keyword support, refuse to answer.
+    min_similarity: float = 0.80
+    history_turns: int = 2
+
+
+@dataclass(frozen=True)
+class Query:
+    """What was actually searched: the question plus context from history and glossary words."""
+
+    question: str
+    context: str = ""
+    expansions: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        parts = [self.context, self.question, " ".join(self.expansions)]
+        return "\n".join(p for p in parts if p)
+
+
+class Retriever:
+    def __init__(self, index: PassageIndex, glossary: Glossary | None = None, config: SearchConfig | None = None):
+        self.index = index
+        self.glossary = glossary or Glossary()
+        self.config = config or SearchConfig()
+
+    def build_query(self, question: str, history: Sequence[dict] | None = None) -> Query:
+        """Resolve a follow-up against earlier user turns and add glossary words."""
+        context = ""
+        if history and self.is_followup(question):
+            users = [t["content"] for t in history if t.get("role") == "user" and t.get("content")]
+            context = "\n".join(users[-self.config.history_turns:])
+        expansions = self.glossary.expand(f"{context}\n{question}")
+        return Query(question=question, context=context, expansions=expansions)
+
+    def is_followup(self, question: str) -> bool:
+        """Does the question lean on earlier turns (「その補助率は？」, "what about its cap?")?"""
+        q = nfkc(question).strip()
+        if _FOLLOWUP_RE.search(q):
+            return True
+        return len(re.sub(r"[\s?？。!！]", "", q)) <= 12 and not self.glossary.names_program(q)
+
+    def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
+        return self.search_query(self.build_query(question, history), k)
+
+    def search_query(self, query: Query, k: int = 10) -> list[Hit]:
+        cfg = self.config
+        ranks: dict[str, dict[str, int | None]] = {}
+        similarity: dict[str, float] = {}
+        if cfg.mode in {"hybrid", "dense"}:
+            vector = self.index.embedder.embed_query(query.text)
+            for rank, (pid, sim) in enumerate(self.index.dense(vector, cfg.candidates), 1):
+                ranks.setdefault(pid, {})["dense"] = rank
+                similarity[pid] = sim
+        if cfg.mode in {"hybrid", "keyword"}:
+            tokens = tokenize(add_year_aliases(normalize(query.text)))
+            for rank, (pid, _score) in enumerate(self.index.keyword(tokens, cfg.candidates), 1):
+                ranks.setdefault(pid, {})["keyword"] = rank
+        weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight}
+        scored = []
+        for pid, by_method in ranks.items():
+            score = sum(weights[m] / (cfg.rrf_k + r) for m, r in by_method.items() if r is not None)
+            scored.append((score, pid))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        hits = []
+        for score, pid in scored[:k]:
+            r = ranks[pid]
+            hits.append(Hit(
+                passage=self.index.passages[pid], score=round(score, 6),
+                ranks={"dense": r.get("dense"), "keyword": r.get("keyword")},
+                similarity=round(similarity.get(pid, 0.0), 4),
+            ))
+        return hits
+
+    def relevant(self, hits: Sequence[Hit]) -> bool:
+        """Is the best of these close enough to the question to answer from?"""
+        if not hits:
+            return False
+        best = max(h.similarity for h in hits[:5])
+        return best >= self.config.min_similarity or any(
+            h.ranks.get("keyword") == 1 and h.ranks.get("dense") is not None and h.ranks["dense"] <= 10
+            for h in hits[:5]
+        )

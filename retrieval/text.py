@@ -1,0 +1,199 @@
+"""Japanese text normalisation: the one place that decides what counts as "the same text".
+
+Chunking, the keyword index, the answerer's matching and the eval metrics all call these
+functions, so a match means the same thing everywhere. Citations keep the original text;
+only matching uses the normalised forms.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# Era start years: 令和N年 = 2018+N, 平成N年 = 1988+N, 昭和N年 = 1925+N.
+ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
+ERA_INITIALS = {"R": "令和", "H": "平成", "S": "昭和"}
+
+_ERA_RE = re.compile(r"(令和|平成|昭和)\s*(元|\d{1,2})\s*年(度)?")
+_ERA_INITIAL_RE = re.compile(r"(?<![A-Za-z])([RHS])\s*(\d{1,2})(?=\s*(?:年|年度|補正|当初|予算|$|[^\d.]))")
+_WESTERN_YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-9]\d)\s*年(度)?")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_FRACTION_RE = re.compile(r"(\d+)\s*分の\s*(\d+)")
+_SPACE_RE = re.compile(r"\s+")
+_SENTENCE_END_RE = re.compile(r"(?<=[。！？!?])")
+
+# Characters NFKC leaves alone but PDF extraction uses interchangeably.
+_EXTRA_FOLD = str.maketrans({
+    "〜": "~", "～": "~", "−": "-", "‐": "-", "‑": "-", "–": "-", "—": "-", "―": "-", "ー": "ー",
+    "“": '"', "”": '"', "‘": "'", "’": "'", "\u3000": " ", "･": "・", "\ufffd": "",
+    # CJK Radicals Supplement forms that NFKC does not map (seen in METI PDFs).
+    "⻑": "長", "⺠": "民", "⻘": "青", "⻫": "斉", "⻄": "西", "⻝": "食", "⻤": "鬼",
+})
+
+
+def nfkc(text: str) -> str:
+    """NFKC plus the few folds PDF text needs (Kangxi radicals ⼩→小 are handled by NFKC itself)."""
+    return unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
+
+
+def squash(text: str) -> str:
+    """NFKC with all white space removed: the form used to test "is this text inside that text"."""
+    return _SPACE_RE.sub("", nfkc(text))
+
+
+def era_to_western(era: str, year: str) -> int:
+    """令和 + "6" -> 2024; "元" is year 1."""
+    return ERAS[era] + (1 if year == "元" else int(year))
+
+
+def add_year_aliases(text: str) -> str:
+    """Append the 西暦 form after each 和暦 year (and vice versa) so that either form matches.
+
+    Applied to normalised text only: 令和6年度 -> "令和6年度 2024年度", 2024年度 -> "2024年度 令和6年度".
+    """
+    def era(m: re.Match[str]) -> str:
+        suffix = "年度" if m.group(3) else "年"
+        return f"{m.group(0)} {era_to_western(m.group(1), m.group(2))}{suffix}"
+
+    def western(m: re.Match[str]) -> str:
+        year = int(m.group(1))
+        suffix = "年度" if m.group(2) else "年"
+        if year >= 2019:
+            return f"{m.group(0)} 令和{year - 2018}{suffix}"
+        if year >= 1989:
+            return f"{m.group(0)} 平成{year - 1988}{suffix}"
+        return m.group(0)
+
+    text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
+    out, pos = [], 0
+    # One pass per pattern over the original string, so an inserted alias is never re-expanded.
+    spans = sorted(
+        [(m.start(), m.end(), era(m)) for m in _ERA_RE.finditer(text)]
+        + [(m.start(), m.end(), western(m)) for m in _WESTERN_YEAR_RE.finditer(text)]
+    )
+    for start, end, repl in spans:
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(repl)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def canonical_numbers(text: str) -> str:
+    """Drop thousands separators and write fractions one way: 4,500万円 -> 4500万円, 3分の2 -> 2/3."""
+    text = _THOUSANDS_RE.sub("", text)
+    return _FRACTION_RE.sub(lambda m: f"{m.group(2)}/{m.group(1)}", text)
+
+
+def normalize(text: str) -> str:
+    """The matching form of a text: NFKC, canonical numbers, both year forms, single spaces."""
+    text = canonical_numbers(nfkc(text))
+    text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
+    return _SPACE_RE.sub(" ", text).strip().lower()
+
+
+def match_form(text: str) -> str:
+    """Form used to check that a short fact (amount, rate, year) occurs in a longer text.
+
+    White space removed, numbers canonical, 和暦 kept as written: callers compare both
+    match_form(fact) and its year alias when they need era-insensitive matching.
+    """
+    return _SPACE_RE.sub("", normalize(text))
+
+
+_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(兆|億|万|千)?\s*(\d+(?:\.\d+)?)?\s*(億|万|千)?\s*円")
+_UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, None: 1}
+
+
+def yen_amounts(text: str) -> list[int]:
+    """Amounts in yen found in a text: "1,942.3億円" -> 194230000000, "1億5千万円" -> 150000000."""
+    found = []
+    for m in _AMOUNT_RE.finditer(canonical_numbers(nfkc(text))):
+        value = float(m.group(1)) * _UNIT[m.group(2)]
+        if m.group(3):
+            value += float(m.group(3)) * _UNIT[m.group(4)]
+        found.append(round(value))
+    return found
+
+
+def fact_present(fact: str, text: str) -> bool:
+    """Is a short fact (amount, rate, name, year) stated in text, allowing equivalent forms?
+
+    Accepts 2/3 = ２／３ = 3分の2, R2 = 令和2, 2024年度 = 令和6年度, 4,500万円 = 4500万円 = 4,500万円,
+    1.2億円 = 1億2000万円.
+    """
+    hay = match_form(add_year_aliases(nfkc(text)))
+    needle = match_form(fact)
+    if needle and needle in hay:
+        return True
+    aliased = match_form(add_year_aliases(nfkc(fact)))
+    if aliased != needle and any(part and part in hay for part in aliased.split(needle, 1)[1:] if part):
+        return True
+    amounts = yen_amounts(fact)
+    return bool(amounts) and all(a in yen_amounts(text) for a in amounts)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on Japanese sentence ends, keeping the punctuation; empty pieces dropped."""
+    return [s for s in (p.strip() for p in _SENTENCE_END_RE.split(text)) if s]
+
+
+# --- morphological analysis -------------------------------------------------------------------
+
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞", "記号", "代名詞"}
+_STOP = {
+    "する", "なる", "ある", "いる", "れる", "られる", "こと", "もの", "ため", "よう", "これ", "それ", "その",
+    "この", "どの", "何", "なに", "いくら", "どれ", "どう", "どんな", "教える", "ください", "知る", "思う",
+    "いう", "できる", "等", "など", "について", "とき", "場合", "的", "化", "さん", "方", "くれる", "もらう",
+    "いただく", "おる", "ござる", "です", "ます", "か", "?", "?",
+}
+
+
+@functools.cache
+def _sudachi():  # loaded on first use, never at import time
+    from sudachipy import Dictionary
+
+    return Dictionary(dict="core").create()
+
+
+def tokenize(text: str) -> list[str]:
+    """Content-word tokens for the keyword index and the answerer's matching.
+
+    SudachiPy normalised forms (so 申込み/申し込み agree), split mode C plus the mode A parts of
+    compounds (so 上限額 also matches 上限), lower-cased; function words and symbols dropped.
+    """
+    from sudachipy import SplitMode
+
+    norm = normalize(text)
+    tokens: list[str] = []
+    for chunk in _chunks(norm):
+        for m in _sudachi().tokenize(chunk, SplitMode.C):
+            pos = m.part_of_speech()[0]
+            if pos not in _CONTENT_POS or pos == "記号" and not m.surface().isalnum():
+                continue
+            form = m.normalized_form().lower()
+            if form in _STOP or not form.strip():
+                continue
+            tokens.append(form)
+            parts = m.split(SplitMode.A)
+            if len(parts) > 1:
+                tokens.extend(
+                    p.normalized_form().lower() for p in parts
+                    if p.part_of_speech()[0] in _CONTENT_POS and p.normalized_form().lower() not in _STOP
+                )
+    return tokens
+
+
+def _chunks(text: str, size: int = 4000) -> Iterator[str]:
+    """Sudachi refuses inputs over ~49 KB; feed it bounded pieces at line or space breaks."""
+    while len(text) > size:
+        cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
+        cut = cut if cut > 0 else size
+        yield text[:cut]
+        text = text[cut:]
+    if text:
+        yield text

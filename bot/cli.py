@@ -152,6 +152,54 @@ def chat() -> None:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
 
 
+@cli.command(name="eval")
+@click.option("--dataset", "datasets", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=["evals/datasets/seed_qa.jsonl"], show_default=True, help="JSON Lines dataset (repeatable).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write records and metrics.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier --json result to compare with.")
+@click.option("--k", "k", default=5, show_default=True, help="Cut-off for recall@k.")
+@click.option("--gate", "gate_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML of minimum metrics; exit 1 when any is missed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@_fail_cleanly
+def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | None, baseline: Path | None,
+          k: int, gate_file: Path | None, quiet: bool) -> None:
+    """Run eval datasets through the engine and report retrieval, answer, citation and refusal metrics."""
+    import tomllib
+
+    from evals.dataset import DatasetError, load_dataset
+    from evals.report import gate, render_html
+    from evals.runner import run
+
+    settings = get_settings()
+    try:
+        items = [item for path in datasets for item in load_dataset(path, settings.corpus_dir)]
+    except DatasetError as exc:
+        raise click.ClickException(f"invalid dataset:\n{exc}") from exc
+    advisor = _advisor(settings)
+
+    def progress(i: int, n: int) -> None:
+        if not quiet and (i % 20 == 0 or i == n):
+            click.echo(f"  {i}/{n}", err=True)
+
+    result = run(advisor, items, k=k, progress=progress)
+    result["answerer"] = settings.answerer
+    thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("overall", {}) if gate_file else {}
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if html_out:
+        old = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+        html_out.write_text(render_html(result, old, thresholds), encoding="utf-8")
+    overall = result["metrics"]["overall"]
+    for key, value in overall.items():
+        click.echo(f"{key:>20}: {value}")
+    failures = gate(overall, thresholds)
+    if failures:
+        raise click.ClickException("quality gate failed: " + "; ".join(failures))
+
+
 def _render(answer) -> None:
     click.echo(answer.answer)
     if answer.citations:

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     search_mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
     top_k: int = 10
     min_similarity: float = 0.80
-    min_coverage: float = 0.45
+    min_coverage: float = 0.3
     max_question_chars: int = 2000
     answerer: str = "extractive"
 

@@ -14,17 +14,19 @@ import re
 from dataclasses import dataclass
 
 from retrieval.loaders import is_page_number
-from retrieval.text import nfkc, normalize, split_sentences
+from retrieval.text import nfkc, normalize
 from retrieval.types import Document, Passage
 
 MAX_CHARS = 360
 MIN_CHARS = 120
+TINY_CHARS = 40  # a passage this short (a lone heading, a chart label) is merged into its neighbour
+PROGRAM_SPAN = 160  # content lines a PR-sheet program name stays in force without a new one
 
 _NUM = r"[0-9０-９一二三四五六七八九十]+"
 _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (1, re.compile(rf"^第\s*{_NUM}\s*[部章]")),
     (2, re.compile(rf"^第\s*{_NUM}\s*節")),
-    (3, re.compile(r"^[0-9０-９]{1,2}\s*[\.．]\s*\S")),
+    (3, re.compile(r"^[0-9０-９]{1,2}\s*[\.．](?![0-9０-９])\s*[^\s%％]")),
     (4, re.compile(r"^[（(][0-9０-９]{1,2}[）)]\s*\S")),
     (5, re.compile(r"^[①-⑳]")),
 ]
@@ -75,10 +77,17 @@ def heading_level(line: str, next_line: str | None) -> int | None:
 def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS) -> list[Passage]:
     """Passages of roughly min..max characters that never cross a section heading."""
     passages: list[Passage] = []
+    groups: list[tuple[str, list[_Unit]]] = []
     for section, units in _sections(doc):
         for group in _pack(units, max_chars, min_chars):
-            passages.append(_passage(doc, section, group))
-    return passages
+            size = sum(len(u.text) for u in group)
+            if groups and size < TINY_CHARS:
+                groups[-1][1].extend(group)  # lines are consecutive, so the range stays contiguous
+            elif groups and sum(len(u.text) for u in groups[-1][1]) < TINY_CHARS:
+                groups[-1] = (section, groups[-1][1] + group)
+            else:
+                groups.append((section, group))
+    return [_passage(doc, section, group) for section, group in groups]
 
 
 def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
@@ -93,10 +102,15 @@ def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
     prev_line: str | None = None
     since_budget = 99  # content lines since the last 予算額 line
     page_start: int | None = None  # index into sections of an untitled PR-sheet page
+    program_age = 0
     for idx, (line_no, line) in enumerate(content):
         next_line = content[idx + 1][1] if idx + 1 < len(content) else None
         stripped = line.strip()
         level = heading_level(line, next_line)
+        program_age += 1
+        if level is None and PROGRAM_LEVEL in path and program_age > PROGRAM_SPAN:
+            path, page_start = {}, None  # the program sheet is long over; do not label later text with it
+            sections.append(({}, []))
         if level is None and PROGRAM_LEVEL in path and since_budget > 3 and _PAGE_START_RE.match(nfkc(stripped)):
             path = {PROGRAM_LEVEL: path[PROGRAM_LEVEL]}
             sections.append((dict(path), []))
@@ -105,6 +119,8 @@ def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
             heading = nfkc(line).strip()
             path = {} if level == PROGRAM_LEVEL else {lvl: h for lvl, h in path.items() if lvl < level}
             path[level] = heading
+            if level == PROGRAM_LEVEL:
+                program_age = 0
             if level == PROGRAM_LEVEL and page_start is not None:
                 for section_path, _ in sections[page_start:]:
                     section_path[PROGRAM_LEVEL] = heading
@@ -159,20 +175,16 @@ def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[list[_Unit
 
 
 def _split_long(unit: _Unit, max_chars: int) -> list[_Unit]:
-    """Split one long paragraph at sentence ends (or line ends), keeping line numbers right."""
+    """Split one long paragraph between its lines (never inside a line, so citations quote whole lines)."""
     out: list[_Unit] = []
     current: list[tuple[int, str]] = []
     size = 0
     for line_no, piece in unit.pieces:
-        for sentence in split_sentences(piece) or [piece]:
-            if current and size + len(sentence) > max_chars:
-                out.append(_Unit(current))
-                current, size = [], 0
-            if current and current[-1][0] == line_no:
-                current[-1] = (line_no, current[-1][1] + sentence)
-            else:
-                current.append((line_no, sentence))
-            size += len(sentence)
+        if current and size + len(piece) > max_chars:
+            out.append(_Unit(current))
+            current, size = [], 0
+        current.append((line_no, piece))
+        size += len(piece)
     if current:
         out.append(_Unit(current))
     return out

@@ -28,7 +28,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "6"
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"
@@ -179,6 +179,8 @@ class PassageIndex:
                 f"the index was built with {state.get('embedder')!r} but the configured embedder is "
                 f"{self.embedder.name!r}: run `advisor index --rebuild` to re-embed the corpus with it"
             )
+        if state.get("chunker") != CHUNKER_VERSION:
+            rebuild, state = True, {}  # passages are cut differently now: start clean
         if rebuild:
             self._drop_collection()
         collection = self._get_collection(create=True)
@@ -188,8 +190,6 @@ class PassageIndex:
                 f"the Chroma collection holds vectors of {recorded!r}, not {self.embedder.name!r}: "
                 "run `advisor index --rebuild`"
             )
-        if state.get("chunker") != CHUNKER_VERSION:
-            state = {**state, "files": {}}
         old_files: dict[str, dict] = state.get("files", {})
         rows_by_file: dict[str, list[dict]] = {}
         for row in self._read_rows() if old_files else []:

@@ -105,18 +105,23 @@ def match_form(text: str) -> str:
     return _SPACE_RE.sub("", normalize(text))
 
 
-_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(兆|億|万|千)?\s*(\d+(?:\.\d+)?)?\s*(億|万|千)?\s*円")
-_UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, None: 1}
+_AMOUNT_RE = re.compile(r"(?:\d+(?:\.\d+)?\s*[千百十]?\s*[兆億万]?\s*)+円")
+_AMOUNT_PART_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([千百十])?\s*([兆億万])?")
+_SMALL_UNIT = {"千": 1000, "百": 100, "十": 10}
+_BIG_UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4}
 
 
 def yen_amounts(text: str) -> list[int]:
-    """Amounts in yen found in a text: "1,942.3億円" -> 194230000000, "1億5千万円" -> 150000000."""
+    """Amounts in yen: "1,942.3億円" -> 194230000000, "1億5千万円" -> 150000000, "4千5百万円" -> 45000000."""
     found = []
     for m in _AMOUNT_RE.finditer(canonical_numbers(nfkc(text))):
-        value = float(m.group(1)) * _UNIT[m.group(2)]
-        if m.group(3):
-            value += float(m.group(3)) * _UNIT[m.group(4)]
-        found.append(round(value))
+        total, pending = 0.0, 0.0
+        for number, small, big in _AMOUNT_PART_RE.findall(m.group(0)):
+            pending += float(number) * _SMALL_UNIT.get(small, 1)
+            if big:
+                total += pending * _BIG_UNIT[big]
+                pending = 0.0
+        found.append(round(total + pending))
     return found
 
 

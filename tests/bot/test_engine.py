@@ -1,0 +1,65 @@
+import pytest
+
+from bot.engine import REFUSAL, QuestionError
+from retrieval.text import fact_present, squash
+from tests.conftest import CORPUS
+
+
+def assert_cited_text_at_lines(citation):
+    lines = (CORPUS / citation.source).read_text(encoding="utf-8").splitlines()
+    assert squash(citation.text) == squash("\n".join(lines[citation.start_line - 1:citation.end_line]))
+
+
+def test_answer_cites_the_passages_it_quotes(advisor):
+    answer = advisor.ask("サポイン事業の補助上限額と補助率は？")
+    assert not answer.refused
+    assert fact_present("4,500万円", answer.answer) and fact_present("2/3", answer.answer)
+    assert len(answer.retrieved) >= 10 and answer.citations
+    for line in answer.answer.splitlines():
+        assert line.rstrip().endswith("]"), f"sentence without a citation marker: {line}"
+    for c in answer.citations:
+        assert f"[{c.n}]" in answer.answer
+        assert_cited_text_at_lines(c)
+    for sentence_line in answer.answer.splitlines():
+        n = int(sentence_line.rsplit("[", 1)[1].rstrip("]"))
+        cited = next(c for c in answer.citations if c.n == n)
+        assert squash(sentence_line.rsplit("[", 1)[0]) in squash(cited.text)  # extractive: quoted verbatim
+    assert set(answer.timings_ms) == {"retrieve", "answer"}
+
+
+@pytest.mark.parametrize("question", [
+    "東京都の飲食店向けの家賃補助はいくらまで出ますか？",
+    "サポイン事業の公募の締切日はいつですか？",
+    "How do I bake sourdough bread?",
+])
+def test_out_of_scope_questions_are_refused(advisor, question):
+    answer = advisor.ask(question)
+    assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+    assert "よろず支援拠点" in answer.answer
+
+
+def test_followup_uses_the_conversation(advisor):
+    first_q = "成長型中小企業等研究開発支援事業（Go-Tech事業）の令和6年度予算額はいくらですか？"
+    first = advisor.ask(first_q)
+    assert not first.refused
+    history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.answer}]
+    follow = advisor.ask("その補助率は？", history=history)
+    alone = advisor.ask("その補助率は？")
+    assert not follow.refused
+    assert any("Go-Tech" in c.section or "研究開発支援事業" in c.section for c in follow.citations)
+    assert [r.source for r in follow.retrieved[:3]] != [r.source for r in alone.retrieved[:3]] or alone.refused
+
+
+def test_stream_yields_status_deltas_citations_then_done(advisor):
+    events = list(advisor.stream("IT導入補助金の補助率は？"))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "status" and kinds[-1] == "done" and "delta" in kinds
+    done = events[-1].answer
+    assert "".join(e.text for e in events if e.type == "delta").strip() == done.answer.strip()
+    assert [e.citation for e in events if e.type == "citation"] == done.citations
+
+
+@pytest.mark.parametrize("question, message", [("", "空"), ("   ", "空"), ("補助金" * 1000, "長すぎ")])
+def test_bad_questions_get_a_clear_error(advisor, question, message):
+    with pytest.raises(QuestionError, match=message):
+        advisor.ask(question)

@@ -1,0 +1,42 @@
+import json
+from collections import Counter
+
+import pytest
+
+from evals.dataset import DatasetError, load_dataset
+from tests.conftest import CORPUS, ROOT
+
+SEED = ROOT / "evals" / "datasets" / "seed_qa.jsonl"
+
+
+def test_seed_dataset_schema_and_evidence():
+    items = load_dataset(SEED, CORPUS)  # raises on schema errors or evidence missing from its source
+    assert len(items) >= 120
+    types = Counter(i.type for i in items)
+    n = len(items)
+    assert types["unanswerable"] >= 0.1 * n
+    assert types["followup"] >= 0.1 * n and all(i.history for i in items if i.type == "followup")
+    assert sum(1 for i in items if i.type == "paraphrase" and i.persona == "sme") >= 0.1 * n
+    assert sum(1 for i in items if i.question.isascii() or sum(c.isascii() for c in i.question) > 0.8 * len(i.question)) >= 5
+    assert all(i.evidence and i.must_include for i in items if i.answerable)
+
+
+def test_seed_dataset_covers_documents_in_proportion_to_length():
+    items = load_dataset(SEED)
+    per_source = Counter(i.source for i in items if i.source)
+    sizes = {p.name: len(p.read_text(encoding="utf-8")) for p in CORPUS.glob("*.txt")}
+    total_items, total_size = sum(per_source.values()), sum(sizes.values())
+    for name, size in sizes.items():
+        expected = total_items * size / total_size
+        assert per_source[name] >= 0.5 * expected, f"{name}: {per_source[name]} items, expected about {expected:.0f}"
+
+
+def test_invalid_items_are_reported(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    good = json.loads(SEED.read_text(encoding="utf-8").splitlines()[0])
+    rows = [good, {**good, "persona": "robot"}, {**good, "id": "x2", "evidence": ["この文字列は資料にない"]}, good]
+    bad.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as err:
+        load_dataset(bad, CORPUS)
+    text = str(err.value)
+    assert "persona" in text and "evidence not found" in text and "duplicate id" in text and ":5:" in text

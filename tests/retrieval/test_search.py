@@ -1,0 +1,40 @@
+from retrieval.glossary import Glossary
+from retrieval.search import Query, Retriever
+from tests.conftest import CORPUS
+
+
+def glossary() -> Glossary:
+    return Glossary.load(CORPUS / "glossary.yaml")
+
+
+def test_glossary_maps_nicknames_and_everyday_words():
+    g = glossary()
+    assert "戦略的基盤技術高度化支援事業" in g.expand("サポインの補助率は？")
+    assert "成長型中小企業等研究開発支援事業" in g.expand("Go-Tech事業について")
+    assert any("中小" in w for w in g.expand("町工場です"))
+    assert "補助率" in g.expand("What is the subsidy rate?")
+    assert "補助率" not in g.expand("digital tools")  # Latin words match whole words only
+
+
+def test_glossary_knows_program_names():
+    g = glossary()
+    assert g.names_program("IT導入補助金の上限は")
+    assert not g.names_program("その補助率は？")
+
+
+def test_followup_detection():
+    r = Retriever(index=None, glossary=glossary())
+    assert r.is_followup("その補助率は？")
+    assert r.is_followup("対象者は？")
+    assert r.is_followup("What is its cap?")
+    assert not r.is_followup("ものづくり補助金の補助率と補助上限額を教えてください。")
+
+
+def test_followup_query_carries_the_earlier_question():
+    r = Retriever(index=None, glossary=glossary())
+    history = [{"role": "user", "content": "サポイン事業とは何ですか？"}, {"role": "assistant", "content": "…"}]
+    q = r.build_query("その補助率は？", history)
+    assert "サポイン事業" in q.context and "その補助率は？" in q.text
+    assert "戦略的基盤技術高度化支援事業" in q.expansions
+    assert r.build_query("IT導入補助金の補助上限額は？", history).context == ""
+    assert Query("x").text == "x"

@@ -1,0 +1,65 @@
+import pytest
+
+from retrieval.text import (
+    add_year_aliases, canonical_numbers, fact_present, nfkc, split_sentences, squash, tokenize, yen_amounts,
+)
+
+
+def test_nfkc_folds_full_width_and_radicals():
+    assert nfkc("２／３以内") == "2/3以内"
+    assert nfkc("中⼩企業") == "中小企業"  # Kangxi radical U+2F29
+    assert nfkc("成⻑型") == "成長型"  # CJK radical supplement, not mapped by NFKC itself
+
+
+def test_squash_removes_white_space():
+    assert squash("補助 上限額\n４，５００万円") == "補助上限額4,500万円"
+
+
+@pytest.mark.parametrize("text, alias", [
+    ("令和6年度予算額", "2024年度"), ("令和元年", "2019年"), ("平成30年度", "2018年度"),
+    ("2024年度", "令和6年度"), ("R2年度", "2020年度"), ("H30年度", "2018年度"),
+])
+def test_year_aliases(text, alias):
+    assert alias in add_year_aliases(nfkc(text))
+
+
+def test_year_alias_not_applied_twice():
+    out = add_year_aliases("令和6年度")
+    assert out.count("2024年度") == 1 and out.count("令和6年度") == 1
+
+
+def test_canonical_numbers():
+    assert canonical_numbers("4,500万円") == "4500万円"
+    assert canonical_numbers("3分の2") == "2/3"
+
+
+@pytest.mark.parametrize("text, yen", [
+    ("1,942.3億円", 194_230_000_000), ("4,500万円", 45_000_000), ("1億5千万円", 150_000_000), ("450万円", 4_500_000),
+])
+def test_yen_amounts(text, yen):
+    assert yen_amounts(text) == [yen]
+
+
+@pytest.mark.parametrize("fact, text", [
+    ("2/3", "補助率は２／３以内"), ("2/3", "補助率は3分の2以内"), ("4,500万円", "上限4500万円"),
+    ("R2", "令和2年度補正"), ("H30", "平成30年度"), ("2024年度", "令和6年度予算"), ("1.2億円", "1億2000万円を計上"),
+    ("2 分の 1", "2分の1に軽減"),
+])
+def test_fact_present_accepts_equivalent_forms(fact, text):
+    assert fact_present(fact, text)
+
+
+@pytest.mark.parametrize("fact, text", [("2/3", "補助率1/2"), ("4,500万円", "450万円"), ("令和5年度", "令和6年度")])
+def test_fact_present_rejects_other_values(fact, text):
+    assert not fact_present(fact, text)
+
+
+def test_split_sentences_keeps_punctuation():
+    assert split_sentences("支援する。対象は中小企業。") == ["支援する。", "対象は中小企業。"]
+
+
+def test_tokenize_uses_normalised_forms_and_drops_particles():
+    tokens = tokenize("サポイン事業の補助上限額は？")
+    assert "サポイン" in tokens and "上限額" in tokens
+    assert "の" not in tokens and "は" not in tokens
+    assert tokenize("申し込み") == tokenize("申込み")

@@ -38,7 +38,14 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.installed-dev .advisor/state.json
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m evals.bench
+
+# The quality gate: fails when a metric falls below evals/thresholds.toml.
+eval: $(VENV)/.installed .advisor/state.json
+	@mkdir -p reports
+	$(ADVISOR) index -q
+	$(ADVISOR) eval -q --dataset evals/datasets/seed_qa.jsonl --json reports/eval.json --html reports/eval.html \
+		--gate evals/thresholds.toml
 
 clean:
 	rm -rf $(VENV) .advisor

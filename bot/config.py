@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, validation_alias=AliasChoices("CHROMA_PORT", "ADVISOR_CHROMA_PORT"))
     chroma_collection: str = "advisor-passages"
     search_mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
+    search_fusion: str = "convex"  # "convex" or "rrf"
+    search_alpha: float = 0.4  # weight of dense scores in convex fusion
     top_k: int = 10
     min_similarity: float = 0.80
     min_coverage: float = 0.3

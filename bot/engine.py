@@ -53,7 +53,9 @@ class Advisor:
             if self._retriever is None:
                 index = self.make_index()
                 index.load()
-                config = SearchConfig(mode=self.settings.search_mode, min_similarity=self.settings.min_similarity)
+                s = self.settings
+                config = SearchConfig(mode=s.search_mode, fusion=s.search_fusion, alpha=s.search_alpha,
+                                      min_similarity=s.min_similarity)
                 self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config)
             return self._retriever
 

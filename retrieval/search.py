@@ -26,8 +26,10 @@ _FOLLOWUP_RE = re.compile(
 @dataclass(frozen=True)
 class SearchConfig:
     mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
+    fusion: str = "convex"  # "convex" (min-max normalised scores) or "rrf" (reciprocal rank); measured in evals/bench.py
     candidates: int = 50  # taken from each method before fusion
     rrf_k: int = 60
+    alpha: float = 0.4  # weight of the dense score in convex fusion
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     # "nothing relevant": below this dense similarity AND with no keyword support, refuse to answer.
@@ -77,21 +79,19 @@ class Retriever:
     def search_query(self, query: Query, k: int = 10) -> list[Hit]:
         cfg = self.config
         ranks: dict[str, dict[str, int | None]] = {}
-        similarity: dict[str, float] = {}
+        raw: dict[str, dict[str, float]] = {"dense": {}, "keyword": {}}
         if cfg.mode in {"hybrid", "dense"}:
             vector = self.index.embedder.embed_query(query.text)
             for rank, (pid, sim) in enumerate(self.index.dense(vector, cfg.candidates), 1):
                 ranks.setdefault(pid, {})["dense"] = rank
-                similarity[pid] = sim
+                raw["dense"][pid] = sim
         if cfg.mode in {"hybrid", "keyword"}:
             tokens = tokenize(add_year_aliases(normalize(query.text)))
-            for rank, (pid, _score) in enumerate(self.index.keyword(tokens, cfg.candidates), 1):
+            for rank, (pid, score) in enumerate(self.index.keyword(tokens, cfg.candidates), 1):
                 ranks.setdefault(pid, {})["keyword"] = rank
-        weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight}
-        scored = []
-        for pid, by_method in ranks.items():
-            score = sum(weights[m] / (cfg.rrf_k + r) for m, r in by_method.items() if r is not None)
-            scored.append((score, pid))
+                raw["keyword"][pid] = score
+        similarity = raw["dense"]
+        scored = [(self._fuse(pid, ranks[pid], raw), pid) for pid in ranks]
         scored.sort(key=lambda x: (-x[0], x[1]))
         hits = []
         for score, pid in scored[:k]:
@@ -102,6 +102,19 @@ class Retriever:
                 similarity=round(similarity.get(pid, 0.0), 4),
             ))
         return hits
+
+    def _fuse(self, pid: str, by_method: dict[str, int | None], raw: dict[str, dict[str, float]]) -> float:
+        cfg = self.config
+        if cfg.fusion == "convex":
+            total = 0.0
+            for method, weight in (("dense", cfg.alpha), ("keyword", 1 - cfg.alpha)):
+                scores = raw[method]
+                if pid in scores:
+                    lo, hi = min(scores.values()), max(scores.values())
+                    total += weight * ((scores[pid] - lo) / (hi - lo) if hi > lo else 1.0)
+            return total
+        weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight}
+        return sum(weights[m] / (cfg.rrf_k + r) for m, r in by_method.items() if r is not None)
 
     def relevant(self, hits: Sequence[Hit]) -> bool:
         """Is the best of these close enough to the question to answer from?"""

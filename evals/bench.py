@@ -1,0 +1,76 @@
+"""Benchmarks (`make bench`): index build time, warm search/ask latency, and recall@5 per search mode.
+
+Speed targets live here, not in unit tests: ask p50 <= 50 ms and p95 <= 150 ms on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.engine import Advisor
+from evals.dataset import load_dataset
+from evals.metrics import first_hit_rank, percentile
+
+TARGETS = {"ask_p50_ms": 50.0, "ask_p95_ms": 150.0}
+
+
+def _timed(fn, *args, **kwargs) -> float:
+    t0 = time.perf_counter()
+    fn(*args, **kwargs)
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", default="evals/datasets/seed_qa.jsonl")
+    parser.add_argument("--skip-build", action="store_true", help="Use the existing index instead of timing a build.")
+    args = parser.parse_args()
+    settings = Settings()
+    items = load_dataset(Path(args.dataset))
+    questions = [(i.question, [t.model_dump() for t in i.history]) for i in items]
+
+    if not args.skip_build:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Advisor(settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None}))
+            t0 = time.perf_counter()
+            report = fresh.make_index().build(settings.corpus_dir, progress=False)
+            build_s = time.perf_counter() - t0
+        print(f"index build: {build_s:.1f} s for {report.passages} passages "
+              f"({report.passages / build_s:.1f} passages/s, embedder {fresh.make_index().embedder.name})")
+
+    advisor = Advisor(settings)
+    advisor.warm_up()
+    search_ms = [_timed(advisor.search, q, 10, h) for q, h in questions]
+    ask_ms = [_timed(advisor.ask, q, h) for q, h in questions]
+    figures = {
+        "search_p50_ms": statistics.median(search_ms), "search_p95_ms": percentile(search_ms, 0.95),
+        "ask_p50_ms": statistics.median(ask_ms), "ask_p95_ms": percentile(ask_ms, 0.95),
+    }
+    print(f"latency over {len(questions)} questions (warm process):")
+    for key, value in figures.items():
+        target = TARGETS.get(key)
+        verdict = "" if target is None else f"  (target <= {target:.0f}: {'ok' if value <= target else 'MISSED'})"
+        print(f"  {key:>14}: {value:7.1f}{verdict}")
+
+    answerable = [i for i in items if i.source]
+    retriever = advisor.retriever
+    base = retriever.config
+    print(f"retrieval recall@5 / MRR@10 on {len(answerable)} answerable questions:")
+    for mode in ("keyword", "dense", "hybrid"):
+        retriever.config = dataclasses.replace(base, mode=mode)
+        ranks = [first_hit_rank([h.passage.to_dict() for h in advisor.search(i.question, 10, [t.model_dump() for t in i.history])],
+                                i.source, i.evidence) for i in answerable]
+        recall = sum(1 for r in ranks if r and r <= 5) / len(ranks)
+        mrr = sum(1 / r for r in ranks if r) / len(ranks)
+        print(f"  {mode:>8}: recall@5 {recall:.3f}  MRR@10 {mrr:.3f}")
+    retriever.config = base
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     top_k: int = 10
     min_similarity: float = 0.80
     min_coverage: float = 0.3
+    min_aspect_coverage: float = 0.45
     max_question_chars: int = 2000
     answerer: str = "extractive"
 

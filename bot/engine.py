@@ -62,7 +62,9 @@ class Advisor:
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            self._answerer = ExtractiveAnswerer(self.retriever.index.idf, min_coverage=self.settings.min_coverage)
+            index = self.retriever.index
+            self._answerer = ExtractiveAnswerer(index.idf, min_coverage=self.settings.min_coverage,
+                                                min_aspect_coverage=self.settings.min_aspect_coverage, known=index.knows)
         return self._answerer
 
     def warm_up(self) -> None:

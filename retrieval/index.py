@@ -303,6 +303,10 @@ class PassageIndex:
         n, df = len(self._ids), self._df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def knows(self, token: str) -> bool:
+        """Does any passage contain this token?"""
+        return token in self._df
+
     def tokens(self, passage_id: str) -> list[str]:
         return self._tokens.get(passage_id, [])
 

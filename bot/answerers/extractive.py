@@ -22,38 +22,42 @@ from retrieval.types import Hit
 # deadline is refused when no retrieved sentence states a date, however well the program name matches.
 ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "deadline": (
-        re.compile(r"締切|締め切り|〆切|申請期限|応募期限|いつまでに|deadline", re.I),
-        re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|まで"),
+        re.compile(r"締切|締め切り|〆切|申請期限|応募期限|\bdeadline", re.I),
+        re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|締切|締め切り|期限"),
     ),
     "documents": (
-        re.compile(r"書類|提出物|必要なもの|documents", re.I),
+        re.compile(r"書類|提出物|必要なもの|\bdocuments?\b", re.I),
         re.compile(r"書類|提出|添付"),
     ),
     "acceptance": (
-        re.compile(r"採択率|倍率|acceptance rate", re.I),
+        re.compile(r"採択率|倍率|\bacceptance rate", re.I),
         re.compile(r"採択率|倍率|\d+(\.\d+)?\s*[%％]"),
     ),
     "interest": (
-        re.compile(r"金利|利率|利子|interest", re.I),
+        re.compile(r"金利|利率|利子|\binterest\b", re.I),
         re.compile(r"金利|利率|利子|\d+(\.\d+)?\s*[%％]"),
     ),
     "amount": (
-        re.compile(r"上限|金額|いくら|予算|[^\s]額|how much|budget|amount|\bcap\b|maximum|yen", re.I),
+        re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|"
+                   r"\bhow much\b|\bbudget|\bamount|\bcap\b|\bmaximum\b|\byen\b", re.I),
         re.compile(r"\d[\d,.]*\s*(兆|億|万|千|百万)?\s*円"),
     ),
     "rate": (
-        re.compile(r"補助率|助成率|割合|何割|何分の|rate|ratio|percent", re.I),
+        re.compile(r"補助率|助成率|控除率|割合|何割|何分の|\brates?\b|\bratio\b|\bpercent", re.I),
         re.compile(r"\d+\s*/\s*\d+|\d+\s*分の\s*\d+|\d+(\.\d+)?\s*[%％]|[0-9一二三四五六七八九十]割|定額"),
     ),
     "count": (
-        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|how many|number of", re.I),
+        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|\bhow many\b|\bnumber of\b", re.I),
         re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)"),
     ),
     "period": (
-        re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|how long|when|period|duration", re.I),
+        re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
     ),
 }
+# A program named in a question: the characters before a program-like suffix (hiragana ends the name).
+_PROGRAM_NAME_RE = re.compile(
+    r"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{2,40}?(?:事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト))")
 _MIN_SENTENCE_CHARS = 6
 _MAX_ANSWER_CHARS = 420
 _MAX_SENTENCES = 4
@@ -71,10 +75,13 @@ class _Candidate:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, idf: Callable[[str], float], min_coverage: float = 0.3, passages_considered: int = 6):
+    def __init__(self, idf: Callable[[str], float], min_coverage: float = 0.3, min_aspect_coverage: float = 0.45,
+                 passages_considered: int = 6, known: Callable[[str], bool] | None = None):
         self.idf = idf
         self.min_coverage = min_coverage
+        self.min_aspect_coverage = min_aspect_coverage
         self.passages_considered = passages_considered
+        self.known = known or (lambda token: True)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
         weights, extra = self._question_weights(query)
@@ -86,8 +93,15 @@ class ExtractiveAnswerer:
         if best.coverage < self.min_coverage:
             return Draft(refused=True, reason=f"coverage {best.coverage:.2f} < {self.min_coverage}")
         strict = asked - {"period"}
-        if strict and not any(strict & c.aspects for c in candidates if c.coverage >= self.min_coverage):
-            return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
+        if strict:
+            names = program_names(query.question)
+            if names:  # a nickname in the question also counts when the passage uses the official name
+                names += [n for e in query.expansions for n in program_names(e)]
+            stating = [c for c in candidates if strict & c.aspects and c.coverage >= self.min_aspect_coverage
+                       and (not names or _mentions(hits[c.hit], names))]
+            if not stating:
+                return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
+            best = max(stating, key=lambda c: c.score) if best not in stating else best
         chosen = [best]
         total = sum(weights.values()) or 1.0
         while len(chosen) < _MAX_SENTENCES:
@@ -115,16 +129,24 @@ class ExtractiveAnswerer:
 
     def _question_weights(self, query: Query) -> tuple[dict[str, float], dict[str, float]]:
         """Question words with their weight, and glossary/history words that may stand in for them."""
+        # Words no document uses cannot be matched by any sentence; they are left out of the weight
+        # (an English question is then weighed by its glossary translations, at full weight).
         weights: dict[str, float] = {}
         for token in tokenize(add_year_aliases(normalize(query.question))):
-            weights[token] = max(weights.get(token, 0.0), self.idf(token))
+            if self.known(token):
+                weights[token] = max(weights.get(token, 0.0), self.idf(token))
         if query.context:
             for token in tokenize(normalize(query.context)):
-                weights.setdefault(token, self.idf(token) * 0.5)
+                if self.known(token):
+                    weights.setdefault(token, self.idf(token) * 0.5)
+        latin = sum(ch.isascii() for ch in query.question) > 0.7 * len(query.question)
         extra: dict[str, float] = {}
         for token in tokenize(normalize(" ".join(query.expansions))):
-            if token not in weights:
-                extra[token] = self.idf(token) * 0.5
+            if token not in weights and self.known(token):
+                if latin:
+                    weights[token] = self.idf(token)
+                else:
+                    extra[token] = self.idf(token) * 0.5
         return weights, extra
 
     def _candidates(self, hits: list[Hit], weights: dict[str, float], extra: dict[str, float],
@@ -149,6 +171,22 @@ class ExtractiveAnswerer:
                 )
                 out.append(_Candidate(sentence, i, coverage, score, covered, aspects))
         return out
+
+
+def program_names(question: str) -> list[str]:
+    """Program names a question mentions (「人材確保等支援助成金は…」 -> 人材確保等支援助成金), NFKC, no spaces."""
+    names = []
+    for m in _PROGRAM_NAME_RE.finditer(nfkc(question).replace(" ", "")):
+        name = m.group(1)
+        if len(re.sub(r"(事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト)$", "", name)) >= 2:
+            names.append(name)
+    return names
+
+
+def _mentions(hit: Hit, names: list[str]) -> bool:
+    """Is the passage (or its section) about one of the named programs?"""
+    text = nfkc(f"{hit.passage.section}{hit.passage.text}").replace(" ", "").replace("\n", "")
+    return any(name in text for name in names)
 
 
 def asked_aspects(question: str) -> set[str]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from bot.answerers.base import Answerer, Draft
-from bot.answerers.extractive import ExtractiveAnswerer
+from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig
 from bot.config import Settings
 from bot.schema import Answer, Citation, Event, RetrievedPassage
 from retrieval.embedders import make_embedder
@@ -63,8 +63,9 @@ class Advisor:
     def answerer(self) -> Answerer:
         if self._answerer is None:
             index = self.retriever.index
-            self._answerer = ExtractiveAnswerer(index.idf, min_coverage=self.settings.min_coverage,
-                                                min_aspect_coverage=self.settings.min_aspect_coverage, known=index.knows)
+            config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
+                                      min_aspect_coverage=self.settings.min_aspect_coverage)
+            self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows)
         return self._answerer
 
     def warm_up(self) -> None:

@@ -203,7 +203,7 @@ class PassageIndex:
             name = path.name
             digest = content_hash(path.read_bytes())
             title = manifest.title(name) or ""
-            if old_files.get(name, {}).get("hash") == digest and old_files[name].get("title") == title:
+            if old_files.get(name, {}).get("hash") == digest and old_files[name].get("manifest_title") == title:
                 new_files[name] = old_files[name]
                 report.unchanged.append(name)
                 continue
@@ -218,7 +218,7 @@ class PassageIndex:
                 continue
             passages = chunk(doc)
             todo.append((name, passages))
-            new_files[name] = {"hash": digest, "title": doc.title}
+            new_files[name] = {"hash": digest, "title": doc.title, "manifest_title": title}
             (report.updated if name in old_files else report.added).append(name)
         for name in old_files:
             if name not in new_files:

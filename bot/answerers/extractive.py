@@ -59,15 +59,29 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 _PROGRAM_NAME_RE = re.compile(
     r"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{2,40}?(?:事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト))")
 _MIN_SENTENCE_CHARS = 6
-_MAX_ANSWER_CHARS = 420
-_MAX_SENTENCES = 4
-_MIN_GAIN = 0.12
+_LIST_INTRO_RE = re.compile(r"(以下|次の|下記)(の|に|を|のとおり)|[:：]$")
+_CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加えて|うち)")
+_BULLET_START_RE = re.compile(r"^[・○●◆◇■□▶▷➢➤✓•\-–]|^[①-⑳]|^[（(]?[0-9０-９]{1,2}[）)．.]")
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    min_coverage: float = 0.3  # below this share of the question, no sentence answers it
+    min_aspect_coverage: float = 0.45  # the sentence stating an asked amount/rate/... must cover this much
+    passages_considered: int = 6
+    rank_prior: float = 0.4  # preference for sentences of higher-ranked passages
+    max_sentences: int = 4
+    max_chars: int = 420
+    min_gain: float = 0.03
+    follow_lists: bool = True  # 「以下の３つを柱に」 brings its bullet items along
+    max_list_chars: int = 260
 
 
 @dataclass(frozen=True)
 class _Candidate:
     text: str
     hit: int
+    pos: int  # index of the sentence in its passage
     coverage: float  # share of the question's weight this sentence (with its section) covers
     score: float
     covered: frozenset[str]
@@ -75,36 +89,46 @@ class _Candidate:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, idf: Callable[[str], float], min_coverage: float = 0.3, min_aspect_coverage: float = 0.45,
-                 passages_considered: int = 6, known: Callable[[str], bool] | None = None):
+    def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
+                 known: Callable[[str], bool] | None = None):
         self.idf = idf
-        self.min_coverage = min_coverage
-        self.min_aspect_coverage = min_aspect_coverage
-        self.passages_considered = passages_considered
+        self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
+        cfg = self.config
         weights, extra = self._question_weights(query)
         asked = asked_aspects(query.question)
         candidates = self._candidates(hits, weights, extra, asked)
         if not candidates:
             return Draft(refused=True, reason="no candidate sentence")
-        best = max(candidates, key=lambda c: c.score)
-        if best.coverage < self.min_coverage:
-            return Draft(refused=True, reason=f"coverage {best.coverage:.2f} < {self.min_coverage}")
+        most = max(c.coverage for c in candidates)
+        if most < cfg.min_coverage:
+            return Draft(refused=True, reason=f"coverage {most:.2f} < {cfg.min_coverage}")
+        best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
         strict = asked - {"period"}
         if strict:
             names = program_names(query.question)
             if names:  # a nickname in the question also counts when the passage uses the official name
                 names += [n for e in query.expansions for n in program_names(e)]
-            stating = [c for c in candidates if strict & c.aspects and c.coverage >= self.min_aspect_coverage
+            stating = [c for c in candidates if strict & c.aspects and c.coverage >= cfg.min_aspect_coverage
                        and (not names or _mentions(hits[c.hit], names))]
             if not stating:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
+        chosen = self._select(best, candidates, weights, asked)
+        chosen = self._with_neighbours(chosen, candidates, asked)
+        # Read in document order within each passage, passages in rank order.
+        chosen.sort(key=lambda c: (c.hit, c.pos))
+        return Draft(sentences=[Sentence(text=c.text, hit=c.hit) for c in chosen])
+
+    def _select(self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],
+                asked: set[str]) -> list[_Candidate]:
+        """Greedy: add sentences while each brings enough of the question not yet answered."""
+        cfg = self.config
         chosen = [best]
         total = sum(weights.values()) or 1.0
-        while len(chosen) < _MAX_SENTENCES:
+        while len(chosen) < cfg.max_sentences:
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
             used = sum(len(c.text) for c in chosen)
@@ -115,17 +139,40 @@ class ExtractiveAnswerer:
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
                 return g + (0.05 if c.hit in hits_used else 0.0)
 
-            options = [c for c in candidates if c not in chosen and c.coverage >= self.min_coverage
-                       and used + len(c.text) <= _MAX_ANSWER_CHARS]
+            options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
+                       and used + len(c.text) <= cfg.max_chars]
             if not options:
                 break
             pick = max(options, key=lambda c: (gain(c), c.score))
-            if gain(pick) < _MIN_GAIN:
+            if gain(pick) < cfg.min_gain:
                 break
             chosen.append(pick)
-        # Read in document order within each passage, passages in rank order.
-        chosen.sort(key=lambda c: (c.hit, hits[c.hit].passage.text.find(c.text)))
-        return Draft(sentences=[Sentence(text=c.text, hit=c.hit) for c in chosen])
+        return chosen
+
+    def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate],
+                         asked: set[str]) -> list[_Candidate]:
+        """Bring along what a chosen sentence announces or qualifies in the lines right after it:
+        the items after 「以下の…」, and a following ※/なお sentence or one stating an asked fact."""
+        cfg = self.config
+        by_pos = {(c.hit, c.pos): c for c in candidates}
+        out = list(chosen)
+        found = set().union(*(c.aspects for c in chosen)) & asked
+        for c in chosen:
+            if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
+                size, pos = 0, c.pos + 1
+                while (nxt := by_pos.get((c.hit, pos))) and size + len(nxt.text) <= cfg.max_list_chars:
+                    if nxt not in out:
+                        out.append(nxt)
+                    size += len(nxt.text)
+                    pos += 1
+                continue
+            nxt = by_pos.get((c.hit, c.pos + 1))
+            if nxt is None or nxt in out:
+                continue
+            if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
+                out.append(nxt)
+                found |= nxt.aspects & asked
+        return out
 
     def _question_weights(self, query: Query) -> tuple[dict[str, float], dict[str, float]]:
         """Question words with their weight, and glossary/history words that may stand in for them."""
@@ -153,9 +200,9 @@ class ExtractiveAnswerer:
                     asked: set[str]) -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
-        for i, hit in enumerate(hits[: self.passages_considered]):
+        for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(normalize(hit.passage.section))) if hit.passage.section else set()
-            for sentence in _sentences(hit.passage.text):
+            for pos, sentence in enumerate(_sentences(hit.passage.text)):
                 tokens = set(tokenize(add_year_aliases(normalize(sentence))))
                 covered = frozenset(t for t in weights if t in tokens or t in section_tokens)
                 own = sum(weights[t] for t in weights if t in tokens)
@@ -167,9 +214,9 @@ class ExtractiveAnswerer:
                 score = (
                     (own + 0.8 * from_section + stand_in) / total
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
-                    + 0.15 / (1 + i)
+                    + self.config.rank_prior / (1 + i)
                 )
-                out.append(_Candidate(sentence, i, coverage, score, covered, aspects))
+                out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects))
         return out
 
 

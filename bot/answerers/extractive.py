@@ -22,7 +22,7 @@ from retrieval.types import Hit
 # deadline is refused when no retrieved sentence states a date, however well the program name matches.
 ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "deadline": (
-        re.compile(r"締切|締め切り|〆切|申請期限|応募期限|\bdeadline", re.I),
+        re.compile(r"締切|締め切り|〆切|期限|(申請|応募|申込|申し込み|公募|提出).{0,8}いつまで|\bdeadline", re.I),
         re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|締切|締め切り|期限"),
     ),
     "documents": (
@@ -31,7 +31,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "acceptance": (
         re.compile(r"採択率|倍率|\bacceptance rate", re.I),
-        re.compile(r"採択率|倍率|\d+(\.\d+)?\s*[%％]"),
+        re.compile(r"採択率|倍率|採択.{0,12}\d+(\.\d+)?\s*[%％]"),
     ),
     "interest": (
         re.compile(r"金利|利率|利子|\binterest\b", re.I),
@@ -111,7 +111,9 @@ class ExtractiveAnswerer:
             names = program_names(query.question)
             if names:  # a nickname in the question also counts when the passage uses the official name
                 names += [n for e in query.expansions for n in program_names(e)]
-            stating = [c for c in candidates if strict & c.aspects and c.coverage >= cfg.min_aspect_coverage
+            # An English question is weighed through glossary translations only, so it covers less.
+            need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
+            stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
                        and (not names or _mentions(hits[c.hit], names))]
             if not stating:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
@@ -186,7 +188,7 @@ class ExtractiveAnswerer:
             for token in tokenize(normalize(query.context)):
                 if self.known(token):
                     weights.setdefault(token, self.idf(token) * 0.5)
-        latin = sum(ch.isascii() for ch in query.question) > 0.7 * len(query.question)
+        latin = _is_latin(query.question)
         extra: dict[str, float] = {}
         for token in tokenize(normalize(" ".join(query.expansions))):
             if token not in weights and self.known(token):
@@ -234,6 +236,10 @@ def _mentions(hit: Hit, names: list[str]) -> bool:
     """Is the passage (or its section) about one of the named programs?"""
     text = nfkc(f"{hit.passage.section}{hit.passage.text}").replace(" ", "").replace("\n", "")
     return any(name in text for name in names)
+
+
+def _is_latin(text: str) -> bool:
+    return sum(ch.isascii() for ch in text) > 0.7 * len(text)
 
 
 def asked_aspects(question: str) -> set[str]:

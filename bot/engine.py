@@ -65,7 +65,7 @@ class Advisor:
             index = self.retriever.index
             config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
                                       min_aspect_coverage=self.settings.min_aspect_coverage)
-            self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows)
+            self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
         return self._answerer
 
     def warm_up(self) -> None:

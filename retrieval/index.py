@@ -28,7 +28,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"
@@ -97,6 +97,7 @@ class PassageIndex:
         self._bm25 = None
         self._df: Counter[str] = Counter()
         self._tokens: dict[str, list[str]] = {}
+        self._by_source: dict[str, list[Passage]] = {}
 
     # --- storage ---------------------------------------------------------------------------
 
@@ -294,6 +295,9 @@ class PassageIndex:
         self._ids = [r["id"] for r in rows]
         self._df = Counter(t for r in rows for t in set(r["tokens"]))
         self._tokens = {r["id"]: r["tokens"] for r in rows}
+        self._by_source: dict[str, list[Passage]] = {}
+        for p in sorted(self.passages.values(), key=lambda p: p.start_line):
+            self._by_source.setdefault(p.source, []).append(p)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if rows:
             self._bm25.index([r["tokens"] or ["\u0000"] for r in rows], show_progress=False)
@@ -306,6 +310,11 @@ class PassageIndex:
     def knows(self, token: str) -> bool:
         """Does any passage contain this token?"""
         return token in self._df
+
+    def text_before(self, passage: Passage, lines: int = 60) -> str:
+        """Text of the passages of the same document that end within `lines` lines before this one."""
+        return "\n".join(p.text for p in self._by_source.get(passage.source, [])
+                         if passage.start_line - lines <= p.end_line < passage.start_line)
 
     def tokens(self, passage_id: str) -> list[str]:
         return self._tokens.get(passage_id, [])

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from retrieval.glossary import Glossary
+from retrieval.glossary import Glossary, program_names
 from retrieval.index import PassageIndex
 from retrieval.text import add_year_aliases, nfkc, normalize, tokenize
 from retrieval.types import Hit
@@ -71,7 +71,8 @@ class Retriever:
         q = nfkc(question).strip()
         if _FOLLOWUP_RE.search(q):
             return True
-        return len(re.sub(r"[\s?？。!！]", "", q)) <= 12 and not self.glossary.names_program(q)
+        names_one = self.glossary.names_program(q) or bool(program_names(q))
+        return len(re.sub(r"[\s?？。!！]", "", q)) <= 25 and not names_one
 
     def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
         return self.search_query(self.build_query(question, history), k)

@@ -177,8 +177,10 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for chunk in _chunks(norm):
         for m in _sudachi().tokenize(chunk, SplitMode.C):
-            pos = m.part_of_speech()[0]
+            pos, sub = m.part_of_speech()[:2]
             if pos not in _CONTENT_POS or pos == "記号" and not m.surface().isalnum():
+                continue
+            if sub in {"非自立可能", "助動詞語幹"}:  # なる/いる/ください/よう: grammar, not content
                 continue
             form = m.normalized_form().lower()
             if form in _STOP or not form.strip():

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.answerers.base import Draft, Sentence
+from retrieval.glossary import program_names
 from retrieval.search import Query
 from retrieval.text import add_year_aliases, nfkc, normalize, split_sentences, tokenize
-from retrieval.types import Hit
+from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
 # A question that asks for one of these is answered only by sentences that hold it: a question about a
@@ -55,9 +56,6 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
     ),
 }
-# A program named in a question: the characters before a program-like suffix (hiragana ends the name).
-_PROGRAM_NAME_RE = re.compile(
-    r"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{2,40}?(?:事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト))")
 _MIN_SENTENCE_CHARS = 6
 _LIST_INTRO_RE = re.compile(r"(以下|次の|下記)(の|に|を|のとおり)|[:：]$")
 _CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加えて|うち)")
@@ -90,10 +88,11 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
-                 known: Callable[[str], bool] | None = None):
+                 known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None):
         self.idf = idf
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
+        self.context = context or (lambda passage: "")
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
         cfg = self.config
@@ -114,7 +113,7 @@ class ExtractiveAnswerer:
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
             stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
-                       and (not names or _mentions(hits[c.hit], names))]
+                       and (not names or self._mentions(hits[c.hit], names))]
             if not stating:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
@@ -123,6 +122,17 @@ class ExtractiveAnswerer:
         # Read in document order within each passage, passages in rank order.
         chosen.sort(key=lambda c: (c.hit, c.pos))
         return Draft(sentences=[Sentence(text=c.text, hit=c.hit) for c in chosen])
+
+    def _mentions(self, hit: Hit, names: list[str]) -> bool:
+        """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
+        the passage, its section, or the lines just before it (a PR sheet names its program once)."""
+        around = set(tokenize(normalize(f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}")))
+        for name in names:
+            tokens = set(tokenize(normalize(name)))
+            weight = sum(self.idf(t) for t in tokens) or 1.0
+            if sum(self.idf(t) for t in tokens if t in around) / weight >= 0.75:
+                return True
+        return False
 
     def _select(self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],
                 asked: set[str]) -> list[_Candidate]:
@@ -220,22 +230,6 @@ class ExtractiveAnswerer:
                 )
                 out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects))
         return out
-
-
-def program_names(question: str) -> list[str]:
-    """Program names a question mentions (「人材確保等支援助成金は…」 -> 人材確保等支援助成金), NFKC, no spaces."""
-    names = []
-    for m in _PROGRAM_NAME_RE.finditer(nfkc(question).replace(" ", "")):
-        name = m.group(1)
-        if len(re.sub(r"(事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト)$", "", name)) >= 2:
-            names.append(name)
-    return names
-
-
-def _mentions(hit: Hit, names: list[str]) -> bool:
-    """Is the passage (or its section) about one of the named programs?"""
-    text = nfkc(f"{hit.passage.section}{hit.passage.text}").replace(" ", "").replace("\n", "")
-    return any(name in text for name in names)
 
 
 def _is_latin(text: str) -> bool:

@@ -38,3 +38,18 @@ def test_followup_query_carries_the_earlier_question():
     assert "戦略的基盤技術高度化支援事業" in q.expansions
     assert r.build_query("IT導入補助金の補助上限額は？", history).context == ""
     assert Query("x").text == "x"
+
+
+def test_short_question_naming_no_program_is_a_followup():
+    r = Retriever(index=None, glossary=glossary())
+    assert r.is_followup("補助率はどうなっていますか？")
+    assert not r.is_followup("人材開発支援助成金の補助率は？")
+
+
+def test_program_names_in_questions():
+    from retrieval.glossary import program_names
+
+    assert program_names("人材確保等支援助成金は、1事業主あたりいくら？") == ["人材確保等支援助成金"]
+    assert program_names("Which organization implements the 現地進出支援強化事業 (overseas)?") == ["現地進出支援強化事業"]
+    assert program_names("ものづくり補助金の補助率") == []  # the stem is hiragana: not a name by itself
+    assert program_names("研究開発税制のうち中小企業技術基盤強化税制では") == ["研究開発税制", "中小企業技術基盤強化税制"]

@@ -63,3 +63,7 @@ def test_tokenize_uses_normalised_forms_and_drops_particles():
     assert "サポイン" in tokens and "上限額" in tokens
     assert "の" not in tokens and "は" not in tokens
     assert tokenize("申し込み") == tokenize("申込み")
+
+
+def test_tokenize_drops_grammatical_verbs():
+    assert tokenize("補助率はどうなっていますか？教えてください。") == tokenize("補助率")

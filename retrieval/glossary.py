@@ -72,14 +72,14 @@ _SUFFIXES = "事業|補助金|助成金|税制|制度|融資|貸付|基金|交�
 # A program named in a question: the run of characters before a program-like suffix; hiragana, spaces
 # and punctuation end the run (「人材確保等支援助成金は…」 -> 人材確保等支援助成金).
 _PROGRAM_NAME_RE = re.compile(
-    rf"([^\s\u3040-\u309f、。，．？?！!「」『』（）()・]{{2,40}}?(?:{_SUFFIXES}))")
+    rf"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{{2,40}}?(?:{_SUFFIXES}))")
 
 
 def program_names(text: str) -> list[str]:
     """Program names a text mentions, NFKC; a bare suffix with a one-character stem is not a name."""
     names = []
     for m in _PROGRAM_NAME_RE.finditer(nfkc(text)):
-        name = m.group(1)
+        name = m.group(1).lstrip("・")
         if len(re.sub(rf"({_SUFFIXES})$", "", name)) >= 2:
             names.append(name)
     return names

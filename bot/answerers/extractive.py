@@ -49,7 +49,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "count": (
         re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)"),
+        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)(?!\s*(当たり|あたり))"),
     ),
     "period": (
         re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),
@@ -73,6 +73,8 @@ class ExtractiveConfig:
     min_gain: float = 0.03
     follow_lists: bool = True  # 「以下の３つを柱に」 brings its bullet items along
     max_list_chars: int = 260
+    all_aspects: bool = True  # every fact asked for (上限額 and 補助率) must be stated, not just one
+    name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,9 @@ class ExtractiveAnswerer:
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
             stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
                        and (not names or self._mentions(hits[c.hit], names))]
-            if not stating:
-                return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(strict))} asked for")
+            unstated = strict - set().union(*(c.aspects for c in stating))
+            if not stating or cfg.all_aspects and unstated:
+                return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
         chosen = self._select(best, candidates, weights, asked)
         chosen = self._with_neighbours(chosen, candidates, asked)
@@ -130,7 +133,7 @@ class ExtractiveAnswerer:
         for name in names:
             tokens = set(tokenize(normalize(name)))
             weight = sum(self.idf(t) for t in tokens) or 1.0
-            if sum(self.idf(t) for t in tokens if t in around) / weight >= 0.75:
+            if sum(self.idf(t) for t in tokens if t in around) / weight >= self.config.name_share:
                 return True
         return False
 

@@ -147,6 +147,20 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (p.strip() for p in _SENTENCE_END_RE.split(text)) if s]
 
 
+def answer_units(text: str) -> list[str]:
+    """The quotable pieces of a passage: its lines split at sentence ends, fragments without content dropped.
+
+    The extractive answerer quotes these; the index embeds each one so answers can pick them by meaning.
+    """
+    pieces = []
+    for paragraph in text.split("\n"):
+        for sentence in split_sentences(paragraph) or [paragraph]:
+            s = sentence.strip()
+            if len(s) >= 6 or re.search(r"\d", s) and len(s) >= 3:
+                pieces.append(s)
+    return pieces
+
+
 # --- morphological analysis -------------------------------------------------------------------
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞", "記号", "代名詞"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import add_year_aliases, nfkc, normalize, split_sentences, tokenize
+from retrieval.text import add_year_aliases, answer_units, nfkc, normalize, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -56,7 +56,6 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
     ),
 }
-_MIN_SENTENCE_CHARS = 6
 _LIST_INTRO_RE = re.compile(r"(以下|次の|下記)(の|に|を|のとおり)|[:：]$")
 _CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加えて|うち)")
 _BULLET_START_RE = re.compile(r"^[・○●◆◇■□▶▷➢➤✓•\-–]|^[①-⑳]|^[（(]?[0-9０-９]{1,2}[）)．.]")
@@ -217,7 +216,7 @@ class ExtractiveAnswerer:
         out: list[_Candidate] = []
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(normalize(hit.passage.section))) if hit.passage.section else set()
-            for pos, sentence in enumerate(_sentences(hit.passage.text)):
+            for pos, sentence in enumerate(answer_units(hit.passage.text)):
                 tokens = set(tokenize(add_year_aliases(normalize(sentence))))
                 covered = frozenset(t for t in weights if t in tokens or t in section_tokens)
                 own = sum(weights[t] for t in weights if t in tokens)
@@ -242,14 +241,3 @@ def _is_latin(text: str) -> bool:
 def asked_aspects(question: str) -> set[str]:
     q = nfkc(question)
     return {name for name, (q_re, _) in ASPECTS.items() if q_re.search(q)}
-
-
-def _sentences(text: str) -> list[str]:
-    """Answerable pieces of a passage: its paragraphs split at sentence ends, fragments dropped."""
-    pieces = []
-    for paragraph in text.split("\n"):
-        for sentence in split_sentences(paragraph) or [paragraph]:
-            s = sentence.strip()
-            if len(s) >= _MIN_SENTENCE_CHARS or re.search(r"\d", s) and len(s) >= 3:
-                pieces.append(s)
-    return pieces

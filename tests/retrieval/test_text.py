@@ -67,3 +67,10 @@ def test_tokenize_uses_normalised_forms_and_drops_particles():
 
 def test_tokenize_drops_grammatical_verbs():
     assert tokenize("補助率はどうなっていますか？教えてください。") == tokenize("補助率")
+
+
+def test_answer_units_split_lines_and_sentences():
+    from retrieval.text import answer_units
+
+    assert answer_units("中小企業を支援する。対象は中小企業。\n・補助率 2/3\nあ\n短い。") == [
+        "中小企業を支援する。", "対象は中小企業。", "・補助率 2/3"]

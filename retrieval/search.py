@@ -33,7 +33,7 @@ class SearchConfig:
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     # "nothing relevant": below this dense similarity AND with no keyword support, refuse to answer.
-    min_similarity: float = 0.80
+    min_similarity: float = 0.815
     history_turns: int = 2
 
 

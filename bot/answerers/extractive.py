@@ -146,6 +146,8 @@ class ExtractiveAnswerer:
         chosen = [best]
         total = sum(weights.values()) or 1.0
         comparative = bool(_COMPARATIVE_RE.search(nfkc(question)))
+        # Earlier turns pick the passage; only the question's own words justify another sentence.
+        own = set(tokenize(add_year_aliases(normalize(question)))) & set(weights) or set(weights)
         while len(chosen) < cfg.max_sentences:
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
@@ -155,11 +157,12 @@ class ExtractiveAnswerer:
             numbers = {n for c in chosen for n in _NUMBER_RE.findall(nfkc(c.text))}
 
             def gain(c: _Candidate) -> float:
-                g = sum(weights.get(t, 0.0) for t in c.covered - covered) / total
+                g = sum(weights.get(t, 0.0) for t in (c.covered - covered) & own) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
                 if comparative and c.aspects & asked and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
                     g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
-                return g + (0.05 if c.hit in hits_used else 0.0)
+                same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
+                return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
             options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
                        and used + len(c.text) <= cfg.max_chars]

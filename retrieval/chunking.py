@@ -76,7 +76,6 @@ def heading_level(line: str, next_line: str | None) -> int | None:
 
 def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS) -> list[Passage]:
     """Passages of roughly min..max characters that never cross a section heading."""
-    passages: list[Passage] = []
     groups: list[tuple[str, list[_Unit]]] = []
     for section, units in _sections(doc):
         for group in _pack(units, max_chars, min_chars):

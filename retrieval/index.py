@@ -23,12 +23,12 @@ from retrieval.chunking import chunk
 from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import Embedder
 from retrieval.loaders import LoadError, content_hash, load
-from retrieval.text import add_year_aliases, tokenize
+from retrieval.text import tokenize
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "7"  # bump when chunking or keyword tokens change: forces a rebuild
+CHUNKER_VERSION = "8"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"
@@ -80,7 +80,7 @@ def embedding_text(p: Passage) -> str:
 
 
 def keyword_tokens(p: Passage) -> list[str]:
-    return tokenize(add_year_aliases(p.norm))
+    return tokenize(f"{p.section}\n{p.text}")
 
 
 class PassageIndex:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from retrieval.glossary import Glossary, program_names
 from retrieval.index import PassageIndex
-from retrieval.text import add_year_aliases, nfkc, normalize, tokenize
+from retrieval.text import nfkc, tokenize
 from retrieval.types import Hit
 
 _FOLLOWUP_RE = re.compile(
@@ -87,7 +87,7 @@ class Retriever:
                 ranks.setdefault(pid, {})["dense"] = rank
                 raw["dense"][pid] = sim
         if cfg.mode in {"hybrid", "keyword"}:
-            tokens = tokenize(add_year_aliases(normalize(query.text)))
+            tokens = tokenize(query.text)
             for rank, (pid, score) in enumerate(self.index.keyword(tokens, cfg.candidates), 1):
                 ranks.setdefault(pid, {})["keyword"] = rank
                 raw["keyword"][pid] = score

@@ -89,11 +89,12 @@ def canonical_numbers(text: str) -> str:
     return _FRACTION_RE.sub(lambda m: f"{m.group(2)}/{m.group(1)}", text)
 
 
-def normalize(text: str) -> str:
-    """The matching form of a text: NFKC, canonical numbers, both year forms, single spaces."""
+def normalize(text: str, lower: bool = True) -> str:
+    """The matching form of a text: NFKC, canonical numbers, 和暦 initials spelled out, single spaces."""
     text = canonical_numbers(nfkc(text))
     text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
-    return _SPACE_RE.sub(" ", text).strip().lower()
+    text = _SPACE_RE.sub(" ", text).strip()
+    return text.lower() if lower else text
 
 
 def match_form(text: str) -> str:
@@ -169,6 +170,11 @@ _STOP = {
     "この", "どの", "何", "なに", "いくら", "どれ", "どう", "どんな", "教える", "ください", "知る", "思う",
     "いう", "できる", "等", "など", "について", "とき", "場合", "的", "化", "さん", "方", "くれる", "もらう",
     "いただく", "おる", "ござる", "です", "ます", "か", "?", "?",
+    # English function words (questions may be asked in English)
+    "a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "is", "are", "was",
+    "were", "be", "been", "do", "does", "did", "what", "which", "who", "whom", "how", "when", "where", "why",
+    "many", "much", "it", "its", "this", "that", "these", "those", "there", "can", "could", "i", "we", "you",
+    "my", "our", "your", "me", "us", "as", "if", "any", "about", "into", "up", "under", "over", "per",
 }
 
 
@@ -180,14 +186,15 @@ def _sudachi():  # loaded on first use, never at import time
 
 
 def tokenize(text: str) -> list[str]:
-    """Content-word tokens for the keyword index and the answerer's matching.
+    """Content-word tokens for the keyword index and the answerer's matching (give it raw text).
 
     SudachiPy normalised forms (so 申込み/申し込み agree), split mode C plus the mode A parts of
     compounds (so 上限額 also matches 上限), lower-cased; function words and symbols dropped.
     """
     from sudachipy import SplitMode
 
-    norm = normalize(text)
+    # Case is kept until each token ("IT" the acronym is not "it"); years get both 和暦 and 西暦 forms.
+    norm = add_year_aliases(normalize(text, lower=False))
     tokens: list[str] = []
     for chunk in _chunks(norm):
         for m in _sudachi().tokenize(chunk, SplitMode.C):
@@ -196,12 +203,14 @@ def tokenize(text: str) -> list[str]:
                 continue
             if sub in {"非自立可能", "助動詞語幹"}:  # なる/いる/ください/よう: grammar, not content
                 continue
-            form = m.normalized_form().lower()
-            if form in _STOP or not form.strip():
+            surface = m.surface()
+            # Latin words keep their spelling (Sudachi would turn "support" into サポート, "and" into アンド).
+            form = surface.lower() if surface.isascii() and surface.isalpha() else m.normalized_form().lower()
+            if form in _STOP and not (surface.isupper() and len(surface) >= 2) or not form.strip():
                 continue
             tokens.append(form)
             parts = m.split(SplitMode.A)
-            if len(parts) > 1:
+            if len(parts) > 1 and not surface.isascii():
                 tokens.extend(
                     p.normalized_form().lower() for p in parts
                     if p.part_of_speech()[0] in _CONTENT_POS and p.normalized_form().lower() not in _STOP

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import add_year_aliases, answer_units, nfkc, normalize, tokenize
+from retrieval.text import answer_units, nfkc, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -76,6 +76,7 @@ class ExtractiveConfig:
     follow_lists: bool = True  # 「以下の３つを柱に」 brings its bullet items along
     max_list_chars: int = 260
     all_aspects: bool = True  # every fact asked for (上限額 and 補助率) must be stated, not just one
+    stand_in: float = 1.0  # weight of glossary words (町工場 -> 中小製造業) standing in for the user's words
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
 
 
@@ -118,7 +119,9 @@ class ExtractiveAnswerer:
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
             stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
                        and (not names or self._mentions(hits[c.hit], names))]
-            unstated = strict - set().union(*(c.aspects for c in stating))
+            # Further facts asked for may stand anywhere in the passages that state the first one.
+            stated_in = {c.hit for c in stating}
+            unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
             if not stating or cfg.all_aspects and unstated:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
@@ -131,9 +134,9 @@ class ExtractiveAnswerer:
     def _mentions(self, hit: Hit, names: list[str]) -> bool:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
         the passage, its section, or the lines just before it (a PR sheet names its program once)."""
-        around = set(tokenize(normalize(f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}")))
+        around = set(tokenize(f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"))
         for name in names:
-            tokens = set(tokenize(normalize(name)))
+            tokens = set(tokenize(name))
             weight = sum(self.idf(t) for t in tokens) or 1.0
             if sum(self.idf(t) for t in tokens if t in around) / weight >= self.config.name_share:
                 return True
@@ -147,7 +150,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         comparative = bool(_COMPARATIVE_RE.search(nfkc(question)))
         # Earlier turns pick the passage; only the question's own words justify another sentence.
-        own = set(tokenize(add_year_aliases(normalize(question)))) & set(weights) or set(weights)
+        own = set(tokenize(question)) & set(weights) or set(weights)
         while len(chosen) < cfg.max_sentences:
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
@@ -204,21 +207,21 @@ class ExtractiveAnswerer:
         # Words no document uses cannot be matched by any sentence; they are left out of the weight
         # (an English question is then weighed by its glossary translations, at full weight).
         weights: dict[str, float] = {}
-        for token in tokenize(add_year_aliases(normalize(query.question))):
+        for token in tokenize(query.question):
             if self.known(token):
                 weights[token] = max(weights.get(token, 0.0), self.idf(token))
         if query.context:
-            for token in tokenize(normalize(query.context)):
+            for token in tokenize(query.context):
                 if self.known(token):
                     weights.setdefault(token, self.idf(token) * 0.5)
         latin = _is_latin(query.question)
         extra: dict[str, float] = {}
-        for token in tokenize(normalize(" ".join(query.expansions))):
+        for token in tokenize(" ".join(query.expansions)):
             if token not in weights and self.known(token):
                 if latin:
                     weights[token] = self.idf(token)
                 else:
-                    extra[token] = self.idf(token) * 0.5
+                    extra[token] = self.idf(token) * self.config.stand_in
         return weights, extra
 
     def _candidates(self, hits: list[Hit], weights: dict[str, float], extra: dict[str, float],
@@ -226,12 +229,12 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
         for i, hit in enumerate(hits[: self.config.passages_considered]):
-            section_tokens = set(tokenize(normalize(hit.passage.section))) if hit.passage.section else set()
+            section_tokens = set(tokenize(hit.passage.section)) if hit.passage.section else set()
             heading = nfkc(hit.passage.section).replace(" ", "")
             for pos, sentence in enumerate(answer_units(hit.passage.text)):
                 if not _informative(sentence, heading):
                     continue
-                tokens = set(tokenize(add_year_aliases(normalize(sentence))))
+                tokens = set(tokenize(sentence))
                 covered = frozenset(t for t in weights if t in tokens or t in section_tokens)
                 own = sum(weights[t] for t in weights if t in tokens)
                 from_section = sum(weights[t] for t in covered if t not in tokens)

@@ -1,5 +1,5 @@
 from evals.metrics import facts_found, first_hit_rank, is_hit, overlaps_evidence, percentile, summarize
-from evals.report import gate, render_html
+from evals.report import gate
 
 
 def test_evidence_overlap_rules():

@@ -74,3 +74,8 @@ def test_answer_units_split_lines_and_sentences():
 
     assert answer_units("中小企業を支援する。対象は中小企業。\n・補助率 2/3\nあ\n短い。") == [
         "中小企業を支援する。", "対象は中小企業。", "・補助率 2/3"]
+
+
+def test_tokenize_keeps_latin_words_and_drops_english_function_words():
+    assert tokenize("How does the IT support work?") == ["it", "support", "work"]
+    assert "サポート" not in tokenize("support")

@@ -36,7 +36,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "interest": (
         re.compile(r"金利|利率|利子|\binterest\b", re.I),
-        re.compile(r"金利|利率|利子|\d+(\.\d+)?\s*[%％]"),
+        re.compile(r"\d+(\.\d+)?\s*[%％]"),  # a rate is a figure: 「優遇金利で」 alone does not answer
     ),
     "amount": (
         re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|"
@@ -49,7 +49,8 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "count": (
         re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)(?!\s*(当たり|あたり))"),
+        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)(?!\s*(当たり|あたり))"
+                   r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
     "period": (
         re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),

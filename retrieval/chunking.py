@@ -70,6 +70,8 @@ def heading_level(line: str, next_line: str | None) -> int | None:
         return None
     for level, pattern in _HEADING_PATTERNS:
         if pattern.match(s):
+            if level >= 3 and len(re.sub(r"[\s\d()（）.．、,%％~\-]", "", s)) < 2:
+                return None  # a chart's axis labels such as "(8) (7) (6)" are not a heading
             return level
     return None
 

@@ -75,3 +75,8 @@ def test_heading_levels(line, level):
 def test_passage_ids_are_stable():
     doc = doc_of("第1節 支援\n本文です。")
     assert [p.id for p in chunk(doc)] == [p.id for p in chunk(doc)]
+
+
+def test_chart_axis_labels_are_not_headings():
+    assert heading_level("(8) (7) (6) (5) (4)", None) is None
+    assert heading_level("第 1 章", None) == 1

@@ -96,7 +96,6 @@ class PassageIndex:
         self._ids: list[str] = []
         self._bm25 = None
         self._df: Counter[str] = Counter()
-        self._tokens: dict[str, list[str]] = {}
         self._by_source: dict[str, list[Passage]] = {}
 
     # --- storage ---------------------------------------------------------------------------
@@ -294,7 +293,6 @@ class PassageIndex:
         self.passages = {r["id"]: Passage(**{k: r[k] for k in Passage.__dataclass_fields__}) for r in rows}
         self._ids = [r["id"] for r in rows]
         self._df = Counter(t for r in rows for t in set(r["tokens"]))
-        self._tokens = {r["id"]: r["tokens"] for r in rows}
         self._by_source: dict[str, list[Passage]] = {}
         for p in sorted(self.passages.values(), key=lambda p: p.start_line):
             self._by_source.setdefault(p.source, []).append(p)
@@ -315,9 +313,6 @@ class PassageIndex:
         """Text of the passages of the same document that end within `lines` lines before this one."""
         return "\n".join(p.text for p in self._by_source.get(passage.source, [])
                          if passage.start_line - lines <= p.end_line < passage.start_line)
-
-    def tokens(self, passage_id: str) -> list[str]:
-        return self._tokens.get(passage_id, [])
 
     def dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Nearest passages by cosine similarity."""

@@ -131,7 +131,8 @@ class Advisor:
             lines = []
             for sentence in draft.sentences:
                 n = numbers.setdefault(sentence.hit, len(numbers) + 1)
-                lines.append(f"{sentence.text}[{n}]")
+                label = f"〔{sentence.label}〕" if sentence.label else ""
+                lines.append(f"{label}{sentence.text}[{n}]")
             citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
             answer = Answer(answer="\n".join(lines), refused=False, citations=citations, retrieved=retrieved)
         answer._hits = hits

@@ -15,6 +15,7 @@ class Sentence:
 
     text: str
     hit: int
+    label: str = ""  # the program the sentence is about, shown before it when the question asks "which program?"
 
 
 @dataclass(frozen=True)

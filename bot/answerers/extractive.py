@@ -63,6 +63,9 @@ _CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加え�
 _LABEL_RE = re.compile(r"^(事業の内容|事業スキーム|事業目的|事業概要|成果目標|背景・必要性|事業イメージ|条件|資金の流れ)")
 _COMPARATIVE_RE = re.compile(r"それぞれ|比べ|比較|違い|違う|異な|変わ|前年|\bcompare|\bdiffer", re.I)
 _NUMBER_RE = re.compile(r"\d[\d,.]*")
+_WHICH_PROGRAM_RE = re.compile(
+    r"(補助金|助成金|制度|支援|窓口|事業|融資|お金|支援策|施策)[^。]{0,8}(ある|あります|使える|ない|教えて|出る)|どこに相談|"
+    r"どんな(補助|支援|制度|事業)|\bwhat (program|support|scheme)|\bwhich (program|scheme)", re.I)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,22 @@ class ExtractiveAnswerer:
         chosen = self._with_neighbours(chosen, candidates, asked)
         # Read in document order within each passage, passages in rank order.
         chosen.sort(key=lambda c: (c.hit, c.pos))
-        return Draft(sentences=[Sentence(text=c.text, hit=c.hit) for c in chosen])
+        return Draft(sentences=self._labelled(chosen, hits, query.question))
+
+    @staticmethod
+    def _labelled(chosen: list[_Candidate], hits: list[Hit], question: str) -> list[Sentence]:
+        """To 「使える補助金はある？」 the answer is a program: name it (its section heading) before what
+        its passage says, unless the quoted sentence names it already."""
+        asks_program = bool(_WHICH_PROGRAM_RE.search(nfkc(question)))
+        out, labelled = [], set()
+        for c in chosen:
+            section = hits[c.hit].passage.section.split(" > ")[-1].strip()
+            label = ""
+            if asks_program and section and c.hit not in labelled and section not in nfkc(c.text):
+                label = section
+                labelled.add(c.hit)
+            out.append(Sentence(text=c.text, hit=c.hit, label=label))
+        return out
 
     def _mentions(self, hit: Hit, names: list[str]) -> bool:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bot.engine import REFUSAL, QuestionError
@@ -23,7 +25,8 @@ def test_answer_cites_the_passages_it_quotes(advisor):
     for sentence_line in answer.answer.splitlines():
         n = int(sentence_line.rsplit("[", 1)[1].rstrip("]"))
         cited = next(c for c in answer.citations if c.n == n)
-        assert squash(sentence_line.rsplit("[", 1)[0]) in squash(cited.text)  # extractive: quoted verbatim
+        quoted = re.sub(r"^〔[^〕]*〕", "", sentence_line.rsplit("[", 1)[0])  # a program label may lead
+        assert squash(quoted) in squash(cited.text)  # extractive: quoted verbatim
     assert set(answer.timings_ms) == {"retrieve", "answer"}
 
 
@@ -63,3 +66,13 @@ def test_stream_yields_status_deltas_citations_then_done(advisor):
 def test_bad_questions_get_a_clear_error(advisor, question, message):
     with pytest.raises(QuestionError, match=message):
         advisor.ask(question)
+
+
+def test_which_program_answers_name_the_program(advisor):
+    answer = advisor.ask("家族でやっている小さなお店です。新しいお客さんを増やす取り組みに使える補助金はある？")
+    assert not answer.refused
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("〔") and "〕" in first
+    label = first[1:first.index("〕")]
+    n = int(first.rsplit("[", 1)[1].rstrip("]"))
+    assert label in next(c for c in answer.citations if c.n == n).section  # the label is the cited section

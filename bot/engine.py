@@ -17,7 +17,7 @@ from bot.schema import Answer, Citation, Event, RetrievedPassage
 from retrieval.embedders import make_embedder
 from retrieval.glossary import Glossary
 from retrieval.index import ChromaTarget, PassageIndex
-from retrieval.search import Query, Retriever, SearchConfig
+from retrieval.search import Retriever, SearchConfig
 from retrieval.types import Hit
 
 REFUSAL = (
@@ -97,7 +97,7 @@ class Advisor:
         t1 = time.perf_counter()
         draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(refused=True,
                                                                                              reason="no relevant passage")
-        answer = self._compose(draft, hits, query)
+        answer = self._compose(draft, hits)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
         by_n = {c.n: c for c in answer.citations}
@@ -122,7 +122,7 @@ class Advisor:
                 f"(The question is longer than {limit} characters.)"
             )
 
-    def _compose(self, draft: Draft, hits: list[Hit], query: Query) -> Answer:
+    def _compose(self, draft: Draft, hits: list[Hit]) -> Answer:
         retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
         if draft.refused or not draft.sentences:
             answer = Answer(answer=REFUSAL, refused=True, citations=[], retrieved=retrieved)

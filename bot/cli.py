@@ -21,10 +21,11 @@ def _fail_cleanly(fn):
         from retrieval.embedders import EmbedderError
         from retrieval.index import IndexError as AdvisorIndexError
         from retrieval.loaders import LoadError
+        from bot.storage import StorageError
 
         try:
             return fn(*args, **kwargs)
-        except (QuestionError, AdvisorIndexError, EmbedderError, LoadError) as exc:
+        except (QuestionError, AdvisorIndexError, EmbedderError, LoadError, StorageError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
@@ -198,6 +199,47 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     failures = gate(overall, thresholds)
     if failures:
         raise click.ClickException("quality gate failed: " + "; ".join(failures))
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: ADVISOR_HOST, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: ADVISOR_PORT, 8000).")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes (each loads the models; share state with ADVISOR_DATABASE_URL and a Redis rate limit).")
+@_fail_cleanly
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Start the web chat page and the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"subsidy-advisor: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("bot.web.main:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
+
+
+@cli.group()
+def feedback() -> None:
+    """Feedback that users gave in the web page and Slack."""
+
+
+@feedback.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JSON Lines here (default: standard output).")
+@click.option("--rating", type=click.Choice(["down", "up"]), default="down", show_default=True)
+@_fail_cleanly
+def feedback_export(out: Path | None, rating: str) -> None:
+    """Rated answers as draft eval items (complete answer/must_include/source/evidence, drop `draft`)."""
+    from bot.storage import Store
+    from evals.feedback import draft_item
+
+    lines = [json.dumps(draft_item(ex), ensure_ascii=False) for ex in Store(get_settings().database).rated(rating)]
+    text = "".join(line + "\n" for line in lines)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"{len(lines)} draft items written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 def _render(answer) -> None:

@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     min_aspect_coverage: float = 0.45
     max_question_chars: int = 2000
     answerer: str = "extractive"
+    # web (issue 4)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""  # SQLAlchemy URL; empty: SQLite file under data_dir
+    rate_limit: str = "30/minute"  # per client address, `limits` notation ("10/second;300/hour")
+    rate_limit_storage: str = "memory://"  # "redis://host:6379" to share the limit between workers
+    cors_origins: list[str] = Field(default_factory=list)  # closed unless listed
+    history_turns: int = 6  # earlier question/answer pairs a follow-up sees
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'advisor.db'}"
 
     @property
     def glossary_path(self) -> Path:

@@ -13,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from bot.answerers.base import Answerer, Draft
 from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig
 from bot.config import Settings
-from bot.schema import Answer, Citation, Event, RetrievedPassage
+from bot.schema import Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
+from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import make_embedder
 from retrieval.glossary import Glossary
 from retrieval.index import ChromaTarget, PassageIndex
+from retrieval.loaders import LoadError, load
 from retrieval.search import Retriever, SearchConfig
 from retrieval.types import Hit
 
@@ -29,6 +31,10 @@ REFUSAL = (
 
 class QuestionError(ValueError):
     """A question the engine will not take (empty, too long); the message is for the user."""
+
+
+class UnknownSourceError(LookupError):
+    """A source file that is not a document of the corpus (or a line range outside it)."""
 
 
 class Advisor:
@@ -68,6 +74,13 @@ class Advisor:
             self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
         return self._answerer
 
+    def ready(self) -> bool:
+        """Index loaded and its vector store reachable (the web server's readiness check)."""
+        try:
+            return self.retriever.index.reachable()
+        except Exception:  # a missing index or a down store: not ready, and /readyz says so
+            return False
+
     def warm_up(self) -> None:
         """Load models and indexes now (servers call this at start-up so the first user does not wait)."""
         self.ask("補助率")
@@ -75,7 +88,7 @@ class Advisor:
     # --- public API ----------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
-        self._check(query)
+        self.check(query)
         return self.retriever.search(query, k=k, history=history)
 
     def ask(self, question: str, history: Sequence[dict] | None = None) -> Answer:
@@ -88,7 +101,7 @@ class Advisor:
 
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[Event]:
         """Events as the answer forms: status, then text deltas and citations, then done."""
-        self._check(question)
+        self.check(question)
         yield Event("status", text="資料を検索しています…")
         t0 = time.perf_counter()
         retriever = self.retriever
@@ -110,9 +123,32 @@ class Advisor:
             yield Event("citation", citation=by_n[n])
         yield Event("done", answer=answer)
 
+    def source_excerpt(self, file: str, start: int, end: int, context: int = 8) -> SourceExcerpt:
+        """Lines start..end of a corpus document (1-based, inclusive) with `context` lines either side.
+
+        Only names of files in the corpus folder are accepted, so no path can reach outside it.
+        """
+        documents = {p.name: p for p in corpus_files(self.settings.corpus_dir)}
+        path = documents.get(file)
+        if path is None:
+            raise UnknownSourceError(f"資料が見つかりません (no such document): {file}")
+        try:
+            doc = load(path)
+        except LoadError as exc:
+            raise UnknownSourceError(str(exc)) from exc
+        total = len(doc.lines)
+        if not 1 <= start <= end <= total:
+            raise UnknownSourceError(f"行の範囲が資料の外です (lines {start}-{end} are outside 1-{total}): {file}")
+        first, last = max(1, start - context), min(total, end + context)
+        lines = [SourceLine(n=n, text=doc.lines[n - 1], cited=start <= n <= end) for n in range(first, last + 1)]
+        title = Manifest.load(self.settings.corpus_dir).title(file) or doc.title
+        return SourceExcerpt(source=file, title=title, start_line=start, end_line=end, total_lines=total,
+                             lines=lines)
+
     # --- helpers -------------------------------------------------------------------------------
 
-    def _check(self, question: str) -> None:
+    def check(self, question: str) -> None:
+        """Raise QuestionError for a question the engine will not take (empty, too long)."""
         if not question or not question.strip():
             raise QuestionError("質問が空です。知りたいことを入力してください。 (The question is empty.)")
         limit = self.settings.max_question_chars

@@ -48,6 +48,23 @@ class Answer(BaseModel):
         return self._hits
 
 
+class SourceLine(BaseModel):
+    n: int  # 1-based line number in the corpus file
+    text: str
+    cited: bool
+
+
+class SourceExcerpt(BaseModel):
+    """A cited range of a corpus file with the lines around it: what the web page's source viewer shows."""
+
+    source: str
+    title: str
+    start_line: int
+    end_line: int
+    total_lines: int
+    lines: list[SourceLine]
+
+
 @dataclass(frozen=True)
 class Event:
     """One step of a streamed answer. `done` carries the final Answer."""

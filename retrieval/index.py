@@ -121,6 +121,14 @@ class PassageIndex:
                 ) from exc
         return self._client
 
+    def reachable(self) -> bool:
+        """Can the vector store answer right now? (readiness checks; a server may go down after start-up)"""
+        try:
+            self._client_or_raise().heartbeat()
+            return True
+        except Exception:  # chromadb raises assorted connection errors
+            return False
+
     def _get_collection(self, create: bool):
         if self._collection is None:
             client = self._client_or_raise()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 
@@ -179,10 +180,21 @@ _STOP = {
 
 
 @functools.cache
-def _sudachi():  # loaded on first use, never at import time
+def _sudachi_dictionary():  # loaded on first use, never at import time
     from sudachipy import Dictionary
 
-    return Dictionary(dict="core").create()
+    return Dictionary(dict="core")
+
+
+_local = threading.local()
+
+
+def _sudachi():
+    """One tokenizer per thread: a SudachiPy tokenizer must not be used by two threads at once."""
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        tokenizer = _local.tokenizer = _sudachi_dictionary().create()
+    return tokenizer
 
 
 def tokenize(text: str) -> list[str]:

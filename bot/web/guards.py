@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import math
 import time
 
 from limits import parse_many, storage, strategies
 from limits.errors import ConfigurationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+log = logging.getLogger("advisor.web")
 
 
 class RateLimitConfigError(ValueError):
@@ -32,15 +36,25 @@ class RateLimiter:
         self._limiter = strategies.MovingWindowRateLimiter(self._storage)
 
     def check(self, key: str) -> float:
-        """Count one request for `key`; seconds until it may retry when a limit is exceeded, else 0."""
-        for item in self.items:
-            if not self._limiter.hit(item, "advisor", key):
-                reset, _ = self._limiter.get_window_stats(item, "advisor", key)
-                return max(1.0, math.ceil(reset - time.time()))
+        """Count one request for `key`; seconds until it may retry when a limit is exceeded, else 0.
+
+        When the limit store (Redis) is down, requests pass and the failure is logged: a down counter must
+        not take the advisor down with it (/readyz reports it).
+        """
+        try:
+            for item in self.items:
+                if not self._limiter.hit(item, "advisor", key):
+                    reset, _ = self._limiter.get_window_stats(item, "advisor", key)
+                    return max(1.0, math.ceil(reset - time.time()))
+        except Exception as exc:  # redis raises assorted connection errors
+            log.warning("rate limit store unavailable, request allowed: %s", type(exc).__name__)
         return 0.0
 
     def reachable(self) -> bool:
-        return bool(self._storage.check())
+        try:
+            return bool(self._storage.check())
+        except Exception:  # redis raises assorted connection errors
+            return False
 
 
 # No inline script or style anywhere: the page's script and styles are files under /static.

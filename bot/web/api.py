@@ -23,7 +23,9 @@ SESSION_ID = r"^[0-9a-f]{32}$"
 
 
 class ChatRequest(BaseModel):
-    question: str = Field(description="利用者の質問 (1-2000文字)", examples=["IT導入補助金の補助率は？"])
+    # The engine checks the question (one place, with a readable message); the schema states the same rule.
+    question: str = Field(description="利用者の質問 (空白だけは不可; 上限はADVISOR_MAX_QUESTION_CHARS文字)",
+                          examples=["IT導入補助金の補助率は？"], json_schema_extra={"minLength": 1, "pattern": r"\S"})
     session_id: str | None = Field(default=None, pattern=SESSION_ID,
                                    description="続きの会話ならその session_id (省略すると新しい会話)")
 
@@ -47,10 +49,16 @@ class Problem(BaseModel):
     detail: str
 
 
+def _problem(description: str) -> dict:
+    """An error response documented as JSON, also on the SSE route (whose own media type is text/event-stream)."""
+    return {"description": description, "content": {"application/json": {"schema": Problem.model_json_schema()}}}
+
+
 ERRORS = {
-    400: {"model": Problem, "description": "JSONとして読めない本文 (malformed JSON)"},
-    422: {"model": Problem, "description": "受け付けられない入力 (empty or too long question, bad field)"},
-    429: {"model": Problem, "description": "リクエストが多すぎます (rate limit; see Retry-After)"},
+    400: _problem("JSONとして読めない本文 (malformed JSON)"),
+    422: _problem("受け付けられない入力 (empty or too long question, bad field)"),
+    429: _problem("リクエストが多すぎます (rate limit; see Retry-After)"),
+    503: _problem("索引が利用できない (index missing or vector store down)"),
 }
 
 
@@ -123,7 +131,7 @@ def _event(name: str, data: dict) -> ServerSentEvent:
 
 
 @router.get("/api/sources/{file}", response_model=SourceExcerpt,
-            responses={404: {"model": Problem, "description": "資料または行の範囲がありません"}, 422: ERRORS[422]},
+            responses={404: _problem("資料または行の範囲がありません"), 422: ERRORS[422]},
             summary="引用元の行と前後の文脈 (cited lines with context, for the source viewer)")
 def source(engine: Engine, file: Annotated[str, Path(max_length=200)],
            start: Annotated[int, Query(ge=1, le=10_000_000)], end: Annotated[int, Query(ge=1, le=10_000_000)],
@@ -135,7 +143,7 @@ def source(engine: Engine, file: Annotated[str, Path(max_length=200)],
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, responses=ERRORS | {
-    404: {"model": Problem, "description": "その回答がありません (unknown message_id)"}},
+    404: _problem("その回答がありません (unknown message_id)")},
              dependencies=[Depends(rate_limited)], summary="回答への評価 (thumbs up/down, optional comment)")
 def feedback(body: FeedbackRequest, db: Db) -> FeedbackResponse:
     try:

@@ -43,6 +43,7 @@ def create_app(settings: Settings, advisor: Advisor | None = None, store: Store 
     app.state.store = store or Store(settings.database)
     app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.include_router(router)
+    _state_question_limit(app, settings.max_question_chars)
     _add_errors(app)
     _add_pages(app)
     if settings.cors_origins:
@@ -50,6 +51,21 @@ def create_app(settings: Settings, advisor: Advisor | None = None, store: Store 
                            allow_headers=["Content-Type"])
     app.add_middleware(SecurityHeaders, csp=CSP)
     return app
+
+
+def _state_question_limit(app: FastAPI, limit: int) -> None:
+    """Write the configured question length limit into the OpenAPI schema, so clients can see it."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            schema["components"]["schemas"]["ChatRequest"]["properties"]["question"]["maxLength"] = limit
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _add_errors(app: FastAPI) -> None:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     search_fusion: str = "convex"  # "convex" or "rrf"
     search_alpha: float = 0.4  # weight of dense scores in convex fusion
     top_k: int = 10
+    query_cache_size: int = 1024  # query vectors kept in memory; 0 turns the cache off (benchmarks)
     min_similarity: float = 0.815  # calibrated: lowest answerable top-5 similarity on seed_qa is 0.825
     min_coverage: float = 0.3
     min_aspect_coverage: float = 0.45

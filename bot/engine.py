@@ -61,7 +61,7 @@ class Advisor:
                 index.load()
                 s = self.settings
                 config = SearchConfig(mode=s.search_mode, fusion=s.search_fusion, alpha=s.search_alpha,
-                                      min_similarity=s.min_similarity)
+                                      min_similarity=s.min_similarity, query_cache=s.query_cache_size)
                 self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config)
             return self._retriever
 

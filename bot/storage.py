@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -84,6 +84,15 @@ class Exchange:
     comment: str
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets web workers read while one writes; a busy wait instead of "database is locked" errors."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 class Store:
     """The one place that reads and writes conversations; every method is a short transaction."""
 
@@ -96,6 +105,8 @@ class Store:
             kwargs["connect_args"] = {"check_same_thread": False}
         self.url = url
         self.engine = create_engine(url, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         try:
             Base.metadata.create_all(self.engine)

@@ -30,6 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", default="evals/datasets/seed_qa.jsonl")
     parser.add_argument("--skip-build", action="store_true", help="Use the existing index instead of timing a build.")
+    parser.add_argument("--skip-load", action="store_true", help="No load run against a live web server.")
+    parser.add_argument("--workers", type=int, default=2, help="Web server worker processes for the load run.")
     args = parser.parse_args()
     settings = Settings()
     items = load_dataset(Path(args.dataset))
@@ -72,6 +74,21 @@ def main() -> None:
         mrr = sum(1 / r for r in ranks if r) / len(ranks)
         print(f"  {name:>10}: recall@5 {recall:.3f}  MRR@10 {mrr:.3f}")
     retriever.config = base
+
+    if not args.skip_load:
+        _load(questions, args.workers)
+
+
+def _load(questions: list[tuple[str, list]], workers: int) -> None:
+    """POST /api/chat at 1, 8 and 32 clients: first with every question new to the server, then repeated."""
+    from evals.loadbench import Server, report, run_load
+
+    asked = [q for q, h in questions if not h]
+    with Server(workers=workers, env={"ADVISOR_QUERY_CACHE_SIZE": "0"}) as server:
+        report(run_load(server.url, asked), f"load, {workers} workers, query cache off (every question new):")
+    with Server(workers=workers) as server:
+        run_load(server.url, asked, levels=(8,), rounds=1, max_requests=len(asked) * workers * 2)  # warm caches
+        report(run_load(server.url, asked), f"load, {workers} workers, questions seen before (query cache warm):")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ enough to answer from is a separate, calibrated decision (`Retriever.relevant`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from retrieval.glossary import Glossary, program_names
 from retrieval.index import PassageIndex
@@ -35,6 +38,7 @@ class SearchConfig:
     # "nothing relevant": below this dense similarity AND with no keyword support, refuse to answer.
     min_similarity: float = 0.815
     history_turns: int = 2
+    query_cache: int = 1024  # query vectors kept (a popular question is embedded once); 0: none
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class Retriever:
         self.index = index
         self.glossary = glossary or Glossary()
         self.config = config or SearchConfig()
+        self._embed_query = self._embed
+        if self.config.query_cache > 0:
+            self._embed_query = functools.lru_cache(maxsize=self.config.query_cache)(self._embed_query)
+
+    def _embed(self, text: str) -> np.ndarray:
+        return self.index.embedder.embed_query(text)
 
     def build_query(self, question: str, history: Sequence[dict] | None = None) -> Query:
         """Resolve a follow-up against earlier user turns and add glossary words."""
@@ -82,7 +92,7 @@ class Retriever:
         ranks: dict[str, dict[str, int | None]] = {}
         raw: dict[str, dict[str, float]] = {"dense": {}, "keyword": {}}
         if cfg.mode in {"hybrid", "dense"}:
-            vector = self.index.embedder.embed_query(query.text)
+            vector = self._embed_query(query.text)
             for rank, (pid, sim) in enumerate(self.index.dense(vector, cfg.candidates), 1):
                 ranks.setdefault(pid, {})["dense"] = rank
                 raw["dense"][pid] = sim

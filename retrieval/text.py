@@ -202,7 +202,13 @@ def tokenize(text: str) -> list[str]:
 
     SudachiPy normalised forms (so 申込み/申し込み agree), split mode C plus the mode A parts of
     compounds (so 上限額 also matches 上限), lower-cased; function words and symbols dropped.
+    The answerer tokenizes the same passage sentences for question after question, so results are cached.
     """
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
     from sudachipy import SplitMode
 
     # Case is kept until each token ("IT" the acronym is not "it"); years get both 和暦 and 西暦 forms.
@@ -227,7 +233,7 @@ def tokenize(text: str) -> list[str]:
                     p.normalized_form().lower() for p in parts
                     if p.part_of_speech()[0] in _CONTENT_POS and p.normalized_form().lower() not in _STOP
                 )
-    return tokens
+    return tuple(tokens)
 
 
 def _chunks(text: str, size: int = 4000) -> Iterator[str]:

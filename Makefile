@@ -29,10 +29,12 @@ install-dev: $(VENV)/.installed-dev
 index: $(VENV)/.installed
 	$(ADVISOR) index
 
+# The web app on http://127.0.0.1:8000 (ADVISOR_HOST / ADVISOR_PORT change it); `make chat` for the terminal.
 run: $(VENV)/.installed .advisor/state.json
-	$(ADVISOR) chat
+	$(ADVISOR) serve
 
-chat: run
+chat: $(VENV)/.installed .advisor/state.json
+	$(ADVISOR) chat
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q

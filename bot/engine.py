@@ -6,6 +6,7 @@ shared by every question in the process. Adapters (CLI, web, Slack, evals) call 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,8 @@ from retrieval.index import ChromaTarget, PassageIndex
 from retrieval.loaders import LoadError, load
 from retrieval.search import Retriever, SearchConfig
 from retrieval.types import Hit
+
+_MARKER_RE = re.compile(r"\[(\d+)\]")
 
 REFUSAL = (
     "ご質問の内容は、登録されている資料からは確認できませんでした。"
@@ -113,14 +116,19 @@ class Advisor:
         answer = self._compose(draft, hits)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
-        by_n = {c.n: c for c in answer.citations}
         if answer.refused:
             yield Event("delta", text=answer.answer)
         else:
+            # Each citation travels just before the first text that carries its marker, so a client can
+            # turn the marker into a link the moment it renders it.
+            pending = {c.n: c for c in answer.citations}
             for line in answer.answer.split("\n"):
+                for n in (int(m) for m in _MARKER_RE.findall(line)):
+                    if n in pending:
+                        yield Event("citation", citation=pending.pop(n))
                 yield Event("delta", text=line + "\n")
-        for n in sorted(by_n):
-            yield Event("citation", citation=by_n[n])
+            for n in sorted(pending):
+                yield Event("citation", citation=pending[n])
         yield Event("done", answer=answer)
 
     def source_excerpt(self, file: str, start: int, end: int, context: int = 8) -> SourceExcerpt:

@@ -62,6 +62,18 @@ def test_stream_yields_status_deltas_citations_then_done(advisor):
     assert [e.citation for e in events if e.type == "citation"] == done.citations
 
 
+def test_each_citation_arrives_before_the_first_text_that_cites_it(advisor):
+    events = list(advisor.stream("サポイン事業の補助率と補助上限額は？"))
+    sent: set[int] = set()
+    for event in events:
+        if event.type == "citation":
+            sent.add(event.citation.n)
+        elif event.type == "delta":
+            markers = {int(n) for n in re.findall(r"\[(\d+)\]", event.text)}
+            assert markers <= sent, f"{event.text!r} cites {markers - sent} before its citation event"
+    assert sent
+
+
 @pytest.mark.parametrize("question, message", [("", "空"), ("   ", "空"), ("補助金" * 1000, "長すぎ")])
 def test_bad_questions_get_a_clear_error(advisor, question, message):
     with pytest.raises(QuestionError, match=message):

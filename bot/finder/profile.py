@@ -149,12 +149,13 @@ def extract(text: str, vocabulary: Vocabulary, profile: Profile | None = None,
             p.size, p.size_basis = label, "user"
             break
     for facet, values in (("goal", p.goals), ("circumstance", p.circumstances)):
+        said = []
         for label, pos in vocabulary.find(facet, t):
-            if _negated(t, pos, label, vocabulary.facets.get(facet, {}).get(label, [])):
-                if label in values:
-                    values.remove(label)
-            elif label not in values:
-                values.append(label)
+            if label in values:
+                values.remove(label)
+            if not _negated(t, pos):
+                said.append(label)
+        values[:0] = said  # what the latest message says comes first: it is what the user means now
     _apply_size_rules(p, vocabulary)
     return p
 
@@ -194,7 +195,7 @@ def _find_word(word: str, text: str) -> int:
     return text.find(word)
 
 
-def _negated(text: str, pos: int, label: str = "", words: list[str] | None = None) -> bool:
+def _negated(text: str, pos: int) -> bool:
     """Does a negation (「ではなく」…) follow the word at pos within the same clause?"""
     tail = text[pos:pos + 24]
     clause = re.split(r"[。、,!?！？\n]", tail, maxsplit=1)[0]

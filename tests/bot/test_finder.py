@@ -107,3 +107,38 @@ def test_the_json_has_the_shape_other_tools_read(finder, tmp_path):
                           env={"CORPUS_DIR": str(CORPUS)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(out.read_text())["programs"][0]["reasons"][0]["citations"][0]["start_line"] >= 1
+
+
+def test_finder_eval_runs_a_conversation_and_scores_it(finder, tmp_path):
+    from evals.finder_eval import finder_metrics, load_finder_dataset, run_item, same_program
+
+    rows = [
+        {"id": "f1", "situation": "社員20人の町工場で、大学と組んで新しい加工技術を開発したい",
+         "expected": ["成長型中小企業等研究開発支援事業"], "aliases": {"成長型中小企業等研究開発支援事業": ["Go-Tech事業"]},
+         "evidence": [{"program": "成長型中小企業等研究開発支援事業", "source": PR,
+                       "quote": "中小企業が大学・公設試等の研究機関等と連携して行う、研究"}]},
+        {"id": "f2", "situation": "小さな会社です。何か使える補助金はありますか", "expected": ["小規模事業者持続的発展支援事業"],
+         "needs_question": True, "decisive": "goals"},
+        {"id": "f3", "situation": "自宅の住宅ローンの金利を下げたい", "expected": [], "no_fit": True},
+    ]
+    path = tmp_path / "finder.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    items = load_finder_dataset(path, CORPUS)
+    records = [run_item(finder, i) for i in items]
+    assert records[0]["top3"] and records[0]["questions"] == 0 and all(records[0]["reasons_supported"])
+    assert records[1]["questions"] >= 1 and records[1]["question_fields"][0] == "goals"
+    assert records[2]["top3"] and records[2]["listed"] == []
+    m = finder_metrics(records)
+    assert m["asked_when_needed"] == 1.0 and m["no_fit_accuracy"] == 1.0 and m["reason_support"] == 1.0
+    assert same_program("成長型中小企業等研究開発支援事業（Go-Tech事業）", "成長型中小企業等研究開発支援事業")
+    assert not same_program("事業承継・引継ぎ補助金", "成長型中小企業等研究開発支援事業")
+
+
+def test_finder_dataset_errors_are_reported(tmp_path):
+    from evals.finder_eval import FinderDatasetError, load_finder_dataset
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "x", "situation": "…", "expected": ["A"], "evidence": [
+        {"program": "A", "source": PR, "quote": "この文は資料にありません"}]}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(FinderDatasetError, match="evidence not in"):
+        load_finder_dataset(path, CORPUS)

@@ -223,6 +223,20 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
                 access_log=False)
 
 
+@cli.command()
+@_fail_cleanly
+def slack() -> None:
+    """Run the Slack app in Socket Mode (no public URL needed; needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)."""
+    from bot.slack.app import SlackConfigError
+    from bot.slack.socket import run_socket_mode
+
+    try:
+        click.echo("subsidy-advisor: connecting to Slack (Socket Mode)…", err=True)
+        run_socket_mode(get_settings())
+    except SlackConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group()
 def feedback() -> None:
     """Feedback that users gave in the web page and Slack."""

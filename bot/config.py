@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -37,6 +40,33 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"  # "redis://host:6379" to share the limit between workers
     cors_origins: list[str] = Field(default_factory=list)  # closed unless listed
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
+    # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ADVISOR_SLACK_SIGNING_SECRET"))
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "ADVISOR_SLACK_APP_TOKEN"))
+    # Channel ids the bot answers in (comma-separated or a JSON list); empty: every channel it is in. DMs always.
+    slack_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_api_url: str = "https://slack.com/api/"  # Slack Web API base URL (tests point it at a local stand-in)
+    slack_event_stale_seconds: float = 120.0  # an event claimed but unanswered this long may be taken by a retry
+
+    @field_validator("slack_channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: object) -> object:
+        """Accept `C1,C2` as well as `["C1", "C2"]`, since admins write both in .env files."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def slack_http_enabled(self) -> bool:
+        """Both secrets of HTTP mode are set: the web app then serves /slack/events."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def database(self) -> str:

@@ -274,19 +274,3 @@ def build_app(settings: Settings, advisor: Advisor, store: Store, *, socket_mode
         log.error("Slack request failed (%s): %s", body.get("type") if isinstance(body, dict) else "?", error)
 
     return app
-
-
-def mount(web_app, settings: Settings, advisor: Advisor, store: Store) -> App:
-    """Serve the Slack app at /slack/events of the FastAPI app (events and button clicks both come here)."""
-    from fastapi import Request
-    from slack_bolt.adapter.fastapi import SlackRequestHandler
-
-    bolt_app = build_app(settings, advisor, store)
-    handler = SlackRequestHandler(bolt_app)
-
-    @web_app.post("/slack/events", include_in_schema=False)
-    async def slack_events(request: Request):
-        return await handler.handle(request)
-
-    web_app.state.slack = bolt_app
-    return bolt_app

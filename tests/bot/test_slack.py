@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from bot.slack import app as slack_app
 from bot.slack.blocks import (ACTION_DOWN, ACTION_SOURCES, ACTION_UP, CONTEXT_ELEMENTS, MAX_BLOCKS, SECTION_CHARS,
                               escape, question_text, render_answer, render_sources, to_mrkdwn)
 from bot.storage import Store
+from tests.conftest import ROOT
 
 MANIFESTS = sorted((Path(slack_app.__file__).parent).glob("manifest*.yaml"))
 MID = "a" * 32
@@ -138,3 +141,19 @@ def test_manifest_has_exactly_the_scopes_and_events_the_app_uses(path):
         assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
     assert manifest["features"]["agent_view"]["agent_description"]
+
+
+@pytest.mark.parametrize("env, words", [
+    ({}, "SLACK_APP_TOKEN と SLACK_BOT_TOKEN が設定されていません"),
+    ({"SLACK_APP_TOKEN": "xapp-1-A1-1-abc"}, "SLACK_BOT_TOKEN が設定されていません"),
+    ({"SLACK_APP_TOKEN": "xoxb-wrong-kind", "SLACK_BOT_TOKEN": "xoxb-1"}, "xapp- で始まる"),
+    ({"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "ADVISOR_SLACK_API_URL": "http://127.0.0.1:9/api/"},
+     "Slack に接続できません"),
+])
+def test_advisor_slack_fails_clearly_without_usable_tokens(env, words, tmp_path):
+    base = {"PATH": "/usr/bin:/bin", "ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+            "ADVISOR_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "slack"], capture_output=True, text=True, env=base | env,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 1
+    assert words in out.stderr and "Traceback" not in out.stderr

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import queue
 import threading
 import time
 import urllib.parse
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from bot.engine import Advisor
 from bot.slack.app import FAILED, NOT_HERE, PROMPTS_TITLE, STATUS, SUGGESTED_PROMPTS, conversation_id
 from bot.slack.blocks import ACTION_DOWN, ACTION_SOURCES, ACTION_UP, render_answer
+from bot.slack.socket import socket_handler
 from bot.storage import SlackEvent, Store
 from bot.web import create_app
 
@@ -43,6 +45,7 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.lock = threading.Lock()
+        self.socket_url = ""  # what apps.connections.open hands out (the Socket Mode stand-in)
         self._ts = itertools.count(1)
         stand_in = self
 
@@ -84,6 +87,8 @@ class SlackStandIn:
             return {"ok": True, "message_ts": ts}
         if method in {"assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts"}:
             return {"ok": True}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": False, "error": "unknown_method"}
 
     def of(self, method: str, **match) -> list[dict]:
@@ -100,6 +105,55 @@ class SlackStandIn:
             time.sleep(0.02)
         raise AssertionError(f"{method} {match} not called {count}x within {timeout}s; calls: "
                              f"{[(c['method'], c['params'].get('channel')) for c in self.calls]}")
+
+
+class SocketModeStandIn:
+    """Slack's Socket Mode websocket: says hello, sends queued envelopes, records the acknowledgements."""
+
+    def __init__(self) -> None:
+        from websockets.sync.server import serve
+
+        self.outbox: queue.Queue[dict] = queue.Queue()
+        self.acks: list[dict] = []
+        self.connected = threading.Event()
+        self.server = serve(self._session, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=test"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _session(self, ws) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0ADVISOR"},
+                            "debug_info": {"host": "stand-in", "approximate_connection_time": 3600}}))
+        self.connected.set()
+        while True:
+            try:
+                ws.send(json.dumps(self.outbox.get(timeout=0.02)))
+            except queue.Empty:
+                pass
+            except ConnectionClosed:
+                return
+            try:
+                self.acks.append(json.loads(ws.recv(timeout=0.01)))
+            except TimeoutError:
+                pass
+            except ConnectionClosed:
+                return
+
+    def send_event(self, event: dict, event_id: str, envelope_id: str, retry: int = 0) -> None:
+        payload = {"token": "legacy", "team_id": TEAM, "api_app_id": "A0ADVISOR", "event": event,
+                   "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+                   "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}
+        self.outbox.put({"envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
+                         "retry_attempt": retry, "retry_reason": "timeout" if retry else "", "payload": payload})
+
+    def acked(self, envelope_id: str, timeout: float = WAIT) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(a.get("envelope_id") == envelope_id for a in list(self.acks)):
+                return True
+            time.sleep(0.02)
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -438,3 +492,34 @@ def test_no_slack_endpoint_without_both_secrets(corpus_settings, advisor, tmp_pa
     assert "/slack/events" not in {getattr(r, "path", "") for r in app.routes}
     with TestClient(app) as c:
         assert c.post("/slack/events", content="{}").status_code in (404, 405)
+
+
+def test_socket_mode_answers_events_from_the_websocket_once(slack_settings, slack_api, advisor, store):
+    """`advisor slack`'s handler: tokens checked with auth.test, a websocket from apps.connections.open,
+    envelopes acknowledged, answers posted through the Web API; a resent envelope is not answered again."""
+    socket = SocketModeStandIn()
+    slack_api.socket_url = socket.url
+    settings = slack_settings.model_copy(update={"slack_app_token": SecretStr("xapp-1-A0ADVISOR-1-test"),
+                                                 "slack_signing_secret": None})
+    auth_before = len(slack_api.of("auth.test"))
+    handler = socket_handler(settings, advisor=advisor, store=store)
+    assert len(slack_api.of("auth.test")) == auth_before + 1  # the bot token was checked before connecting
+    try:
+        handler.connect()
+        assert socket.connected.wait(WAIT)
+        event = mention(SAPOIN, channel="C0SOCKET")
+        socket.send_event(event, "EvSocket0001", "env-1")
+        assert socket.acked("env-1")
+        [post] = slack_api.wait("chat.postMessage", thread_ts=event["ts"])
+        assert post["text"] == advisor.ask(SAPOIN).answer
+        assert any(b["type"] == "actions" for b in blocks_of(post))
+        assert event_done(store, "EvSocket0001")
+        socket.send_event(event, "EvSocket0001", "env-2", retry=1)
+        assert socket.acked("env-2")
+        time.sleep(0.3)
+        assert len(slack_api.of("chat.postMessage", thread_ts=event["ts"])) == 1
+        assert [c["auth"] for c in slack_api.calls if c["method"] == "apps.connections.open"][-1] == \
+            "Bearer xapp-1-A0ADVISOR-1-test"
+    finally:
+        handler.close()
+        socket.server.shutdown()

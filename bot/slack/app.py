@@ -159,6 +159,7 @@ class SlackAdvisor:
         question = question_text(text)
         self._quietly(lambda: client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
                                                                  status=STATUS))
+        posted = 0
         try:
             conv = self.store.conversation(conversation_id(team, channel, thread_ts), channel="slack")
             try:
@@ -170,9 +171,11 @@ class SlackAdvisor:
                 message_id = self.store.record(conv, question, answer)
                 for message in render_answer(answer, message_id):
                     self._post(client, channel, thread_ts, message)
-        except SlackApiError as exc:  # not posted: leave the event unfinished so a later resend may answer
+                    posted += 1
+        except SlackApiError as exc:
             log.error("posting to Slack failed: %s", exc.response.get("error") if exc.response else exc)
-            return
+            if not posted:  # nothing reached the thread: a later resend of the event may still answer it
+                return
         except AdvisorIndexError as exc:
             log.error("index unavailable: %s", exc)
             self._quietly(lambda: self._post(client, channel, thread_ts, notice(INDEX_DOWN)))

@@ -79,6 +79,8 @@ class SlackStandIn:
         if method == "auth.test":
             return {"ok": True, "url": "https://yorozu.slack.com/", "team": "よろず", "user": "advisor",
                     "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "chat.postMessage" and params.get("channel") == "C0GONE":  # the bot was removed from it
+            return {"ok": False, "error": "not_in_channel"}
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": ts,
                     "message": {"type": "message", "text": params.get("text"), "user": BOT_USER, "bot_id": BOT_ID,
@@ -483,6 +485,28 @@ def test_engine_failure_is_reported_in_the_thread(slack_settings, slack_api, tmp
         assert send_event(c, event).status_code == 200
         [post] = slack_api.wait("chat.postMessage", thread_ts=event["ts"])
     assert "索引が利用できません" in post["text"] or post["text"] == FAILED
+
+
+def event_row(store: Store, event_id: str) -> SlackEvent | None:
+    with store._session() as s:
+        return s.scalars(select(SlackEvent).where(SlackEvent.event_id == event_id)).first()
+
+
+def test_an_answer_slack_refused_is_not_dropped(client, slack_api, store, slack_settings, advisor):
+    event = mention(SAPOIN, channel="C0GONE")
+    first = send_event(client, event)
+    assert first.status_code == 200
+    slack_api.wait("chat.postMessage", channel="C0GONE")
+    time.sleep(0.3)
+    assert event_row(store, first.event_id).done is False  # not answered: still open for Slack's resend
+    assert send_event(client, event, event_id=first.event_id, retry=1).status_code == 200  # soon after: dropped
+    time.sleep(0.3)
+    assert len(slack_api.of("chat.postMessage", channel="C0GONE")) == 1
+    # Slack's later resend, after the claim went stale (its worker is presumed dead), tries again.
+    stale = slack_settings.model_copy(update={"slack_event_stale_seconds": 0.0})
+    with TestClient(create_app(stale, advisor=advisor, warm_up=False)) as other:
+        assert send_event(other, event, event_id=first.event_id, retry=2).status_code == 200
+        slack_api.wait("chat.postMessage", count=2, channel="C0GONE")
 
 
 def test_no_slack_endpoint_without_both_secrets(corpus_settings, advisor, tmp_path):

@@ -40,10 +40,14 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     retrieved: list[RetrievedPassage] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
-    # The program finder's structured result (profile, question, listed programs), for surfaces that
-    # show the profile as editable chips; None for ordinary answers.
-    finder: dict | None = None
     _hits: list[Hit] = PrivateAttr(default_factory=list)
+    # The program finder's structured result (profile, question, listed programs) for surfaces that show
+    # the profile as editable chips; None for ordinary answers. Kept out of the fixed `ask --json` shape.
+    _finder: dict | None = PrivateAttr(default=None)
+
+    @property
+    def finder(self) -> dict | None:
+        return self._finder
 
     @property
     def hits(self) -> list[Hit]:

@@ -157,3 +157,8 @@ def test_a_finder_result_reads_as_a_cited_answer(finder):
     assert asking.finder["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
     nothing = to_answer(finder.find("自宅の住宅ローンの金利を下げたい", ask=False))
     assert nothing.refused and "よろず支援拠点" in nothing.answer
+
+
+def test_a_household_need_gets_no_list_and_no_question(finder):
+    r = finder.find("子どもが来年大学に進学します。学費が足りないので教育ローンを紹介してほしい。私は小さな店をやっています")
+    assert r.question is None and r.programs == [] and "見つかりませんでした" in r.message

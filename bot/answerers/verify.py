@@ -42,8 +42,8 @@ from retrieval.types import Passage
 
 DEFAULT_MIN_SUPPORT = 0.6  # calibrated, see the module docstring; ADVISOR_LLM_MIN_SUPPORT overrides
 
-# [1], [1][2], [1, 2], [1、2], ［１］ (NFKC makes the full-width forms plain), 【1】
-MARKER_RE = re.compile(r"[\[【]\s*(\d+(?:\s*[,、，]\s*\d+)*)\s*[\]】]")
+# [1], [1][2], [1, 2], [1、2], ［１］, 【1】 (\d also matches full-width digits, and int() reads them)
+MARKER_RE = re.compile(r"[\[［【]\s*(\d+(?:\s*[,、，]\s*\d+)*)\s*[\]］】]")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _DECOR_RE = re.compile(r"^\s*(?:[-*・●■◆▪︎>#]+|\d+[.)]\s)\s*|\*\*|__|`")
 _AMOUNT_SPAN_RE = re.compile(r"(?:\d+(?:\.\d+)?[千百十]?[兆億万]?)+円")
@@ -86,7 +86,7 @@ def claims(text: str) -> list[Claim]:
     """Split an answer into sentences with their markers; a marker written after the full stop
     (「…です。[1]」) belongs to the sentence before it."""
     out: list[Claim] = []
-    for line in nfkc(text).split("\n"):
+    for line in text.split("\n"):
         for piece in split_sentences(line):
             markers = [int(n) for group in MARKER_RE.findall(piece) for n in re.split(r"[,、，]", group)]
             body = clean(MARKER_RE.sub("", piece))

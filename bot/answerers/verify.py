@@ -44,6 +44,7 @@ DEFAULT_MIN_SUPPORT = 0.6  # calibrated, see the module docstring; ADVISOR_LLM_M
 
 # [1], [1][2], [1, 2], [1、2], ［１］, 【1】 (\d also matches full-width digits, and int() reads them)
 MARKER_RE = re.compile(r"[\[［【]\s*(\d+(?:\s*[,、，]\s*\d+)*)\s*[\]］】]")
+_LEADING_MARKERS_RE = re.compile(r"(?:\s*" + MARKER_RE.pattern + r")*")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _DECOR_RE = re.compile(r"^\s*(?:[-*・●■◆▪︎>#]+|\d+[.)]\s)\s*|\*\*|__|`")
 _AMOUNT_SPAN_RE = re.compile(r"(?:\d+(?:\.\d+)?[千百十]?[兆億万]?)+円")
@@ -88,15 +89,20 @@ def claims(text: str) -> list[Claim]:
     out: list[Claim] = []
     for line in text.split("\n"):
         for piece in split_sentences(line):
-            markers = [int(n) for group in MARKER_RE.findall(piece) for n in re.split(r"[,、，]", group)]
+            lead = _LEADING_MARKERS_RE.match(piece).group(0)
+            if lead and out:  # 「…です。[1]次の文」: the markers after a full stop close the sentence before it
+                last = out[-1]
+                out[-1] = Claim(last.text, tuple(dict.fromkeys((*last.cited, *_numbers_in(lead)))))
+                piece = piece[len(lead):]
             body = clean(MARKER_RE.sub("", piece))
-            if not re.search(r"\w", body):  # only markers (or punctuation): they close the previous sentence
-                if out and markers:
-                    last = out[-1]
-                    out[-1] = Claim(last.text, tuple(dict.fromkeys((*last.cited, *markers))))
+            if not re.search(r"\w", body):
                 continue
-            out.append(Claim(body, tuple(dict.fromkeys(markers))))
+            out.append(Claim(body, tuple(dict.fromkeys(_numbers_in(piece)))))
     return out
+
+
+def _numbers_in(markers: str) -> list[int]:
+    return [int(n) for group in MARKER_RE.findall(markers) for n in re.split(r"[,、，]", group)]
 
 
 def clean(sentence: str) -> str:

@@ -96,8 +96,11 @@ class Advisor:
             return False
 
     def warm_up(self) -> None:
-        """Load models and indexes now (servers call this at start-up so the first user does not wait)."""
-        self.ask("補助率")
+        """Load models and indexes now (servers call this at start-up so the first user does not wait).
+        The extractive path is exercised even with an LLM answerer, so that start-up sends no LLM request."""
+        query = self.retriever.build_query("補助率")
+        self.answerer  # noqa: B018 - built now (the chat model itself is made on first use)
+        self.make_extractive().answer(query, self.retriever.search_query(query, k=max(self.settings.top_k, 10)))
 
     # --- public API ----------------------------------------------------------------------------
 

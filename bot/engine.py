@@ -47,6 +47,10 @@ class Advisor:
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
+    def share_index(self, other: Advisor) -> None:
+        """Use another Advisor's loaded index, models and retriever (e.g. to run a second answerer)."""
+        self._retriever = other.retriever
+
     # --- lazily built parts ------------------------------------------------------------------
 
     def make_index(self) -> PassageIndex:

@@ -140,3 +140,39 @@ def test_web_stream_done_event_carries_the_notice(llm, server, corpus_settings, 
         assert done and "接続エラー" in done[0]["notice"]
         res = client.post("/api/chat", json={"question": QUESTION})
         assert "接続エラー" in res.json()["notice"]
+
+
+def test_eval_runs_the_dataset_through_both_answerers(server, corpus_settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.bot.test_cli import check_shapes
+    from tests.conftest import ROOT
+    from tests.evals.test_runner import small_dataset
+
+    server.reset()
+    dataset, items = small_dataset(tmp_path, 3, 1)
+    out, page = tmp_path / "r.json", tmp_path / "r.html"
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
+           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir), "ADVISOR_LLM_PROVIDER": "openai_compatible",
+           "ADVISOR_LLM_BASE_URL": server.url, "ADVISOR_LLM_MODEL": "stand-in-model", "ADVISOR_LLM_API_KEY": KEY,
+           "ADVISOR_LLM_MAX_RETRIES": "0"}
+    env.pop("CHROMA_HOST", None)
+    res = subprocess.run([sys.executable, "-m", "bot.cli", "eval", "--answerer", "both", "--dataset", str(dataset),
+                          "--json", str(out), "--html", str(page), "-q"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "extractive" in res.stdout and "llm" in res.stdout and KEY not in res.stdout + res.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["answerer"] == result["metrics"]["answerer"] == "llm"
+    assert result["compare"]["answerer"] == "extractive"
+    assert [r["id"] for r in result["items"]] == [r["id"] for r in items]
+    check_shapes("eval", out.read_text(encoding="utf-8"))
+    asked = [r["body"]["messages"][-1]["content"] for r in chat_requests(server)]
+    assert len(asked) >= 3 and all("<passages>" in a or "<history>" in a for a in asked)
+    answered = [r for r in result["items"] if not r["refused"]]
+    assert answered and all(r["citations"] and "notice" not in r for r in answered)
+    assert all(INVENTED not in r["answer"] for r in result["items"])
+    html = page.read_text(encoding="utf-8")
+    assert "回答方式の比較（extractive と llm）" in html and "回答方式: llm" in html

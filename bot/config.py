@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_passages: int = 6  # top passages put in the prompt
     llm_min_support: float = 0.6  # share of a sentence's words its cited passage must hold (bot/answerers/verify.py)
+    llm_refusal_gate: bool = True  # the extractive answerer's calibrated refusal also holds for LLM answers
     llm_rewrite_followups: bool = True  # an LLM turns a follow-up and its history into a standalone query
     llm_cooldown: float = 15.0  # after a provider failure, answer extractively this many seconds without calling
     # web (issue 4)

@@ -10,7 +10,11 @@
    answer, with a notice. The model answering NO_ANSWER (the passages do not say): a refusal.
 4. Streaming: the model's tokens are buffered per sentence, each finished sentence verified and passed on at
    once, so a reader never sees a sentence that is then withdrawn.
-5. Any provider failure (timeout, rate limit, error, missing package) is logged as a warning without the key,
+5. The extractive answerer's calibrated refusal is kept (refusal_gate, on by default): when no retrieved
+   sentence covers the question or states the kind of fact asked for (a deadline, an amount...), the answer is
+   a refusal and the model is not asked. Verification proves a sentence is grounded, not that it answers the
+   question; the gate keeps "refuses to guess" as measured for the extractive answerer.
+6. Any provider failure (timeout, rate limit, error, missing package) is logged as a warning without the key,
    and the extractive answer is given with a short notice. After a failure the model is left alone for
    `cooldown` seconds, so that an outage costs users one timeout, not one per question.
 
@@ -104,7 +108,8 @@ class LLMAnswerer:
 
     def __init__(self, model: Any = None, *, fallback: Answerer, model_factory: Callable[[], Any] | None = None,
                  passages: int = 6, min_support: float = DEFAULT_MIN_SUPPORT, persona: str = "sme",
-                 rewrite_followups: bool = True, cooldown: float = 0.0, secrets: Iterable[str] = ()) -> None:
+                 rewrite_followups: bool = True, cooldown: float = 0.0, secrets: Iterable[str] = (),
+                 refusal_gate: bool = True) -> None:
         if model is None and model_factory is None:
             raise ValueError("LLMAnswerer needs a chat model or a model_factory")
         self._model = model
@@ -115,6 +120,7 @@ class LLMAnswerer:
         self.persona = persona
         self.rewrite_followups = rewrite_followups
         self.cooldown = cooldown
+        self.refusal_gate = refusal_gate
         self._secrets = [s for s in secrets if s]
         self._failed_at: float | None = None
         self._lock = threading.Lock()
@@ -126,7 +132,8 @@ class LLMAnswerer:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         return cls(model_factory=lambda: make_chat_model(settings), fallback=fallback,
                    passages=settings.llm_passages, min_support=settings.llm_min_support, persona=settings.persona,
-                   rewrite_followups=settings.llm_rewrite_followups, cooldown=settings.llm_cooldown, secrets=[key])
+                   rewrite_followups=settings.llm_rewrite_followups, cooldown=settings.llm_cooldown, secrets=[key],
+                   refusal_gate=settings.llm_refusal_gate)
 
     @property
     def model(self):
@@ -157,20 +164,27 @@ class LLMAnswerer:
         return line
 
     def answer(self, query: Query, hits: list[Hit], persona: str | None = None) -> Draft:
+        extractive = self.fallback.answer(query, hits)
+        if self.refusal_gate and extractive.refused:
+            return _gated(extractive)
         if self._cooling():
-            return self._fallback(query, hits, NOTICE_FAILED.format(why=_WHY["cooldown"]))
+            return _with_notice(extractive, NOTICE_FAILED.format(why=_WHY["cooldown"]))
         given = hits[: self.passages]
         try:
             text = _text(self.model.invoke(self.messages(query, given, persona)))
         except Exception as exc:  # noqa: BLE001 - timeout, rate limit, provider or configuration error
-            return self._fallback(query, hits, self._failed(exc, "answer"))
+            return _with_notice(extractive, self._failed(exc, "answer"))
         sentences = list(self._verified(claims(text), query, given))
-        return self._draft(sentences, text, query, hits)
+        return self._draft(sentences, text, extractive)
 
     def stream(self, query: Query, hits: list[Hit], persona: str | None = None) -> Iterator[Sentence | Draft]:
         """Verified sentences as the model finishes them, then the final Draft."""
+        extractive = self.fallback.answer(query, hits)
+        if self.refusal_gate and extractive.refused:
+            yield _gated(extractive)
+            return
         if self._cooling():
-            yield self._fallback(query, hits, NOTICE_FAILED.format(why=_WHY["cooldown"]))
+            yield _with_notice(extractive, NOTICE_FAILED.format(why=_WHY["cooldown"]))
             return
         given = hits[: self.passages]
         buffer, text, kept = "", "", []
@@ -185,12 +199,12 @@ class LLMAnswerer:
                     kept.append(sentence)
                     yield sentence
         except Exception as exc:  # noqa: BLE001 - also mid-stream: the final answer is the extractive one
-            yield self._fallback(query, hits, self._failed(exc, "stream"))
+            yield _with_notice(extractive, self._failed(exc, "stream"))
             return
         for sentence in self._verified(claims(buffer), query, given, seen):
             kept.append(sentence)
             yield sentence
-        yield self._draft(kept, text, query, hits)
+        yield self._draft(kept, text, extractive)
 
     # --- prompt -------------------------------------------------------------------------------------
 
@@ -222,18 +236,13 @@ class LLMAnswerer:
             first, *more = verdict.cited
             yield Sentence(text=claim.text, hit=first - 1, also=tuple(n - 1 for n in more))
 
-    def _draft(self, sentences: list[Sentence], text: str, query: Query, hits: list[Hit]) -> Draft:
+    def _draft(self, sentences: list[Sentence], text: str, extractive: Draft) -> Draft:
         if sentences:
             return Draft(sentences=sentences, reason=f"llm: {len(sentences)} verified sentences")
         if NO_ANSWER in nfkc(text).upper():
             return Draft(refused=True, reason="llm: the passages do not answer")
         log.info("no generated sentence was supported by its passage; answering extractively")
-        return self._fallback(query, hits, NOTICE_UNVERIFIED)
-
-    def _fallback(self, query: Query, hits: list[Hit], notice: str) -> Draft:
-        draft = self.fallback.answer(query, hits)
-        return Draft(sentences=draft.sentences, refused=draft.refused, reason=f"extractive fallback: {draft.reason}",
-                     notice=notice)
+        return _with_notice(extractive, NOTICE_UNVERIFIED)
 
     def _failed(self, exc: BaseException, stage: str) -> str:
         from bot.answerers.llm_provider import LLMConfigError
@@ -252,6 +261,15 @@ class LLMAnswerer:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return re.sub(r"\b(sk|key|token)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
+
+
+def _with_notice(extractive: Draft, notice: str) -> Draft:
+    return Draft(sentences=extractive.sentences, refused=extractive.refused,
+                 reason=f"extractive fallback: {extractive.reason}", notice=notice)
+
+
+def _gated(extractive: Draft) -> Draft:
+    return Draft(refused=True, reason=f"refusal gate: {extractive.reason}")
 
 
 def _text(message: Any) -> str:

@@ -196,6 +196,8 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
 
         result = run(advisor, items, k=k, progress=progress)
         result["answerer"] = result["metrics"]["answerer"] = mode
+        if mode == "llm":
+            result["metrics"]["overall"].setdefault("notice_rate", 0.0)
         results.append(result)
     result = results[-1]
     if len(results) > 1:

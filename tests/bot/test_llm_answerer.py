@@ -312,3 +312,20 @@ def test_generative_answerer_returns_drafts_tied_to_hits(extractive):
                           reason="llm: 2 verified sentences")
     assert squash(Answer(answer="x", refused=False).model_dump_json()) == squash(
         '{"answer":"x","refused":false,"citations":[],"retrieved":[],"timings_ms":{}}')
+
+
+def test_message_updates_for_adapters_that_edit_one_message(advisor):
+    from bot.updates import message_updates
+
+    question = "サポイン事業の補助上限額と補助率は？"
+    hits, units = units_of_top_hit(advisor, question)
+    second = answer_units(hits[1].passage.text)[0]
+    events = llm_advisor(advisor, fake(f"{units[0]}[1]\n{second}[2]")).stream(question)
+    updates = list(message_updates(events, interval=0.0))
+    assert updates[0].text == "資料を検索しています…" and not updates[0].final
+    assert [u.text for u in updates[1:-1]] == [f"{units[0]}[1]", f"{units[0]}[1]\n{second}[2]"]
+    assert [c.n for c in updates[1].citations] == [1] and [c.n for c in updates[2].citations] == [1, 2]
+    assert updates[-1].final and updates[-1].text == updates[-1].answer.answer
+    # With a long interval only the first text and the final answer are shown.
+    events = llm_advisor(advisor, fake(f"{units[0]}[1]\n{second}[2]")).stream(question)
+    assert len(list(message_updates(events, interval=60.0))) == 3

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
-
 import json
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -31,7 +30,22 @@ class Settings(BaseSettings):
     min_coverage: float = 0.3
     min_aspect_coverage: float = 0.45
     max_question_chars: int = 2000
-    answerer: str = "extractive"
+    answerer: str = "extractive"  # "extractive" (default) or "llm"
+    persona: str = "sme"  # default reader of an LLM answer: "sme" (plain words) or "advisor" (precise)
+    # LLM answering (issue 6): any LangChain chat model; the key is never logged or printed.
+    llm_provider: str = "openai"  # openai, anthropic, azure_openai, google_genai, ollama, openai_compatible
+    llm_model: str = ""  # model name (Azure: the deployment name)
+    llm_base_url: str = ""  # OpenAI-compatible server, Azure endpoint, Ollama host, or a gateway
+    llm_api_key: SecretStr | None = None  # empty: the provider's own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY...)
+    llm_api_version: str = ""  # Azure OpenAI API version (empty: OPENAI_API_VERSION)
+    llm_timeout: float = 30.0  # seconds per request; then the extractive answer with a notice
+    llm_max_retries: int = 1
+    llm_temperature: float = 0.0
+    llm_passages: int = 6  # top passages put in the prompt
+    llm_min_support: float = 0.6  # share of a sentence's words its cited passage must hold (bot/answerers/verify.py)
+    llm_refusal_gate: bool = True  # the extractive answerer's calibrated refusal also holds for LLM answers
+    llm_rewrite_followups: bool = True  # an LLM turns a follow-up and its history into a standalone query
+    llm_cooldown: float = 15.0  # after a provider failure, answer extractively this many seconds without calling
     # web (issue 4)
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,7 +9,7 @@ answer fills.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -19,8 +19,10 @@ from bot.finder.profile import Profile, Vocabulary, extract
 from bot.schema import Citation
 from retrieval.corpus import Manifest
 from retrieval.loaders import load
+from retrieval.types import Hit
 
 MAX_QUESTIONS = 3
+STRONG_RELEVANCE = 0.5  # a program passage among the first four search hits
 SHORT_LIST = 5
 # The question for each facet; a later turn knows from its wording which field the answer fills.
 QUESTIONS = {
@@ -65,11 +67,31 @@ class FinderResult(BaseModel):
 class Finder:
     """Built once per process from the catalogue, the glossary's situation words and the corpus."""
 
-    def __init__(self, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary, corpus_dir: Path) -> None:
+    def __init__(self, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary, corpus_dir: Path,
+                 search: Callable[[str], Sequence[Hit]] | None = None, min_similarity: float = 0.0) -> None:
         self.programs = list(programs)
         self.vocabulary = vocabulary
         self.corpus_dir = corpus_dir
+        self.search = search
+        self.min_similarity = min_similarity  # hits less similar than this say nothing about fit
         self._manifest = Manifest.load(corpus_dir)
+        self._spans = _spans(self.programs)
+
+    def relevance(self, text: str) -> dict[int, float]:
+        """How close the situation is to each program's passages: the best hit inside the program's
+        lines, weighted by its rank (1.0 for the top hit). Empty without a search function."""
+        if self.search is None or not text.strip():
+            return {}
+        found: dict[int, float] = {}
+        for rank, hit in enumerate(self.search(text), 1):
+            if hit.similarity < self.min_similarity:
+                continue
+            p = hit.passage
+            weight = 1.0 / rank ** 0.5
+            for i, (start, end) in self._spans.get(p.source, []):
+                if p.start_line <= end and p.end_line >= start:
+                    found[i] = max(found.get(i, 0.0), weight)
+        return found
 
     def profile_of(self, turns: Sequence[dict]) -> Profile:
         """The profile from a conversation: user turns in order, each read as the answer to the question before it."""
@@ -86,7 +108,8 @@ class Finder:
         turns = [*history, {"role": "user", "content": situation}]
         profile = self.profile_of(turns)
         asked = sum(1 for t in history if t.get("role") == "assistant" and _asked_field(t.get("content", "")))
-        matches = rank(profile, self.programs, self.vocabulary)
+        said = " ".join(t.get("content", "") for t in turns if t.get("role") == "user")
+        matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said))
         matches = [m for m in (self._cited(m) for m in matches) if m is not None]
         facet = self.next_question(profile, matches, asked) if ask else None
         if facet:
@@ -101,22 +124,25 @@ class Finder:
 
     def next_question(self, profile: Profile, matches: list[Match], asked: int) -> str | None:
         """The facet whose answer would change the short list most, or None when no answer would."""
-        if asked >= MAX_QUESTIONS:
+        if asked >= MAX_QUESTIONS or profile.only_personal():
             return None
         open_facets = [f for f in FACET_ORDER if f not in profile.unknown and not _filled(profile, f)]
-        if "goals" in open_facets:
-            return "goals"  # without a goal every program is a candidate
-        top = matches[: SHORT_LIST + 3]
-        if len(top) < 2:
+        if "goals" in open_facets and not any(m.relevance >= STRONG_RELEVANCE for m in matches[:3]):
+            return "goals"  # no goal and nothing the words point to: every program is a candidate
+        top, pool = matches[:3], matches[:SHORT_LIST + 3]
+        if len(pool) < 2:
             return None
         best, best_split = None, 0
-        for facet in open_facets:
-            depends = sum(1 for m in top if facet in m.open_facets)
-            split = min(depends, len(top) - depends)
-            if depends and split > best_split:
+        for facet in (f for f in open_facets if f != "goals"):
+            # Asked only when the answer can change the first three: one of them depends on it while
+            # another candidate does not (or the other way round).
+            in_top = sum(1 for m in top if facet in m.open_facets)
+            in_pool = sum(1 for m in pool if facet in m.open_facets)
+            if not in_top or in_pool == len(pool):
+                continue
+            split = min(in_pool, len(pool) - in_pool)
+            if split > best_split:
                 best, best_split = facet, split
-        # Only when it can reorder the short list: some of the first SHORT_LIST depend on it and some don't,
-        # or a candidate just outside depends on it.
         return best
 
     # --- rendering -----------------------------------------------------------------------------
@@ -150,6 +176,22 @@ class Finder:
     @staticmethod
     def _profile_json(profile: Profile) -> dict:
         return profile.model_dump(exclude_none=True) | {"summary": profile.summary()}
+
+
+def _spans(programs: Sequence[CatalogueProgram]) -> dict[str, list[tuple[int, tuple[int, int]]]]:
+    """Per corpus file, the line range each program's heading and fields cover."""
+    spans: dict[str, list[tuple[int, tuple[int, int]]]] = {}
+    for i, program in enumerate(programs):
+        cited = list(program.fields.values())
+        heading = getattr(program, "heading", None)
+        if heading is not None:
+            cited.append(heading)
+        by_source: dict[str, list[int]] = {}
+        for c in cited:
+            by_source.setdefault(c.source, []).extend([c.start_line, c.end_line])
+        for source, lines in by_source.items():
+            spans.setdefault(source, []).append((i, (min(lines), max(lines))))
+    return spans
 
 
 def _asked_field(text: str) -> str | None:

@@ -74,16 +74,37 @@ class Match:
     reasons: list[Reason] = field(default_factory=list)
     to_check: list[str] = field(default_factory=list)
     open_facets: set[str] = field(default_factory=set)  # profile facets that would change this match
+    excluded: bool = False  # a condition of the program rules the profile out
+    goal_matched: bool = False
+    relevance: float = 0.0
 
 
-def rank(profile: Profile, programs: Iterable[CatalogueProgram], vocabulary: Vocabulary,
-         limit: int | None = None) -> list[Match]:
-    """Programs with a positive fit, best first (ties broken by name so the order is stable)."""
-    if profile.is_empty():
-        return []  # nothing said about a business: nothing can be said to fit it
-    matches = [m for m in (_match(profile, p, vocabulary) for p in programs) if m.score > 0]
+RELEVANCE_WEIGHT = 6.0  # a program whose passage tops the search gains as much as two matched goals
+
+
+def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary,
+         relevance: Mapping[int, float] | None = None, limit: int | None = None) -> list[Match]:
+    """Programs with a positive fit, best first; one entry per program name (ties broken by name).
+
+    `relevance` (program index -> 0..1) says how close the situation's own words are to the program's
+    passages (hybrid search over the corpus); rules alone decide who is excluded.
+    """
+    if profile.is_empty() or profile.only_personal():
+        return []  # nothing said about a business, or a household need: nothing can be said to fit it
+    relevance = relevance or {}
+    matches = []
+    for i, program in enumerate(programs):
+        m = _match(profile, program, vocabulary)
+        if m.excluded or not (m.reasons or relevance.get(i)):
+            continue
+        m.relevance = relevance.get(i, 0.0)
+        m.score += RELEVANCE_WEIGHT * m.relevance
+        if m.score > 0 and (m.goal_matched or m.relevance > 0):
+            matches.append(m)
     matches.sort(key=lambda m: (-m.score, m.program.name))
-    return matches[:limit] if limit else matches
+    seen: set[str] = set()
+    unique = [m for m in matches if not (m.program.name in seen or seen.add(m.program.name))]
+    return unique[:limit] if limit else unique
 
 
 def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) -> Match:
@@ -97,8 +118,10 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
 
     # Who may use it: an SME-usable target, or at least SMEs named somewhere in the program.
     if target and not _any(target, SME_WORDS) and _any(target, NON_SME_TARGETS):
-        return m  # for universities, local governments or research institutes only
+        m.excluded = True  # for universities, local governments or research institutes only
+        return m
     if target and not _any(everything, SME_WORDS):
+        m.excluded = True
         return m
     if not target:
         m.to_check.append("対象者（資料に記載なし：公募要領で確認）")
@@ -109,9 +132,8 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         where = [f for f in PURPOSE_FIELDS if f in text and _any(text[f], words)]
         if where or _any(name_text, words):
             m.score += 3.0 if i == 0 else 2.0  # the goal said last (or first) is the main one
+            m.goal_matched = True
             m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS))))
-    if profile.goals and m.score == 0:
-        return m  # fits none of the goals the SME named
     if not profile.goals:
         m.open_facets.add("goals")
 
@@ -128,7 +150,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
                 m.open_facets.add("circumstances")
                 m.score -= 1.0
             else:
-                return Match(program=program, score=0.0)
+                return Match(program=program, score=0.0, excluded=True)
 
     # Region: a program for one area fits only there.
     regions = [p for p in PREFECTURES if p in name_text + " " + target]
@@ -137,7 +159,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             m.score += 2.0
             m.reasons.append(Reason(f"{profile.region}の事業者が対象です", tuple(_having(fields, regions))))
         elif profile.region:
-            return Match(program=program, score=0.0)
+            return Match(program=program, score=0.0, excluded=True)
         else:
             m.to_check.append(f"事業所の所在地（{'・'.join(regions)}が対象）")
             m.open_facets.add("region")

@@ -92,11 +92,16 @@ class Profile(BaseModel):
     region: str | None = Field(None, description="都道府県 or area")
     goals: list[str] = Field(default_factory=list, description="設備投資, IT化, 研究開発, 販路開拓 …")
     circumstances: list[str] = Field(default_factory=list, description="被災, 創業, 売上減少 …")
+    personal: list[str] = Field(default_factory=list, description="household needs (住まい, 教育費 …)")
     unknown: list[str] = Field(default_factory=list, description="fields the user said they do not know")
 
     def is_empty(self) -> bool:
         return not (self.industry or self.employees or self.capital_yen or self.size or self.region
                     or self.goals or self.circumstances)
+
+    def only_personal(self) -> bool:
+        """A household need (住宅ローン, 学費 …) with no business goal: no business program fits it."""
+        return bool(self.personal) and not self.goals and not self.circumstances
 
     def summary(self) -> str:
         """One line in Japanese, for showing the profile back to the user."""
@@ -148,6 +153,9 @@ def extract(text: str, vocabulary: Vocabulary, profile: Profile | None = None,
         if not _negated(t, pos):
             p.size, p.size_basis = label, "user"
             break
+    for label, _pos in vocabulary.find("personal", t):
+        if label not in p.personal:
+            p.personal.append(label)
     for facet, values in (("goal", p.goals), ("circumstance", p.circumstances)):
         said = []
         for label, pos in vocabulary.find(facet, t):

@@ -1,6 +1,7 @@
 """The program finder over a small catalogue whose fields quote real lines of the corpus."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,22 @@ def test_finder_dataset_errors_are_reported(tmp_path):
         {"program": "A", "source": PR, "quote": "この文は資料にありません"}]}, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(FinderDatasetError, match="evidence not in"):
         load_finder_dataset(path, CORPUS)
+
+
+def test_a_finder_result_reads_as_a_cited_answer(finder):
+    from bot.finder.render import to_answer
+
+    listed = to_answer(finder.find("社員20人の町工場で、大学と組んで新しい加工技術を開発したい", ask=False))
+    assert not listed.refused and listed.citations
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", listed.answer)}
+    assert markers == {c.n for c in listed.citations}
+    assert "公募要領" in listed.answer and listed.finder["profile"]["industry"] == "製造業"
+    asking = to_answer(finder.find("小さな会社です。何か使える補助金はありますか"))
+    assert asking.finder["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
+    nothing = to_answer(finder.find("自宅の住宅ローンの金利を下げたい", ask=False))
+    assert nothing.refused and "よろず支援拠点" in nothing.answer
+
+
+def test_a_household_need_gets_no_list_and_no_question(finder):
+    r = finder.find("子どもが来年大学に進学します。学費が足りないので教育ローンを紹介してほしい。私は小さな店をやっています")
+    assert r.question is None and r.programs == [] and "見つかりませんでした" in r.message

@@ -68,3 +68,9 @@ def test_size_rules_stand_at_their_cited_lines(vocab):
         line = squash(lines[rule.line - 1])
         assert squash(f"{rule.capital}以下") in line and squash(f"{rule.employees}以下") in line, rule
         assert any(squash(name.split("・")[0].replace("業", "")) in line for name in rule.industry), rule
+
+
+def test_household_needs_are_told_apart_from_business_goals(vocab):
+    p = extract("個人的なことですが、自宅を建て替えたいので住宅ローンを安く借りたい。パン屋を経営しています", vocab)
+    assert p.personal == ["住まい"] and p.only_personal()
+    assert not extract("パン屋です。店の改装資金を借りたい", vocab).only_personal()

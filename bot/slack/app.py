@@ -167,7 +167,8 @@ class SlackAdvisor:
             except QuestionError as exc:
                 self._post(client, channel, thread_ts, notice(str(exc)))
             else:
-                answer = self.advisor.ask(question, history=self.store.history(conv, self.settings.history_turns))
+                answer = self.advisor.ask(question, history=self.store.history(conv, self.settings.history_turns),
+                                          persona=self.settings.slack_persona)
                 message_id = self.store.record(conv, question, answer)
                 for message in render_answer(answer, message_id):
                     self._post(client, channel, thread_ts, message)

@@ -134,6 +134,9 @@ def render_answer(answer: Answer, message_id: str) -> list[SlackMessage]:
     body = to_mrkdwn(answer.answer, (c.n for c in answer.citations))
     sections = [_section(chunk) for chunk in _chunks(body)]
     tail: list[dict] = []
+    if answer.notice:  # e.g. the LLM was unavailable and the answer quotes the documents instead
+        tail.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": _cut("ℹ️ " + escape(answer.notice), SECTION_CHARS)}]})
     if not answer.refused and answer.citations:
         tail += sources_blocks(answer.citations)
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": DISCLAIMER}]})

@@ -62,6 +62,15 @@ def test_answer_renders_sections_sources_disclaimer_and_buttons():
     assert message.text.startswith("〔補助上限〕補助上限額は4,500万円です。[1]")
 
 
+def test_a_notice_about_the_answer_is_shown_before_the_sources():
+    a = answer("補助上限額は4,500万円です。[1]", [citation(1)]).model_copy(
+        update={"notice": "AIによる回答を作成できなかったため、資料の該当箇所を引用してお答えします。"})
+    [message] = render_answer(a, MID)
+    assert [b["type"] for b in message.blocks] == ["section", "context", "context", "context", "actions"]
+    assert message.blocks[1]["elements"][0]["text"].startswith("ℹ️ AIによる回答を作成できなかった")
+    assert message.blocks[2]["elements"][0]["text"] == "*出典*"
+
+
 def test_refusal_has_feedback_buttons_but_no_sources():
     [message] = render_answer(answer("資料からは確認できませんでした。", [], refused=True), MID)
     assert [b["type"] for b in message.blocks] == ["section", "actions"]

@@ -20,6 +20,7 @@ class Update:
     text: str  # the answer so far (with its [n] markers), or the status while there is no text yet
     citations: list[Citation] = field(default_factory=list)  # every marker in `text` has its citation here
     answer: Answer | None = None  # set on the last update only
+    status: bool = False  # `text` is the engine's status, not answer text (no text has arrived yet)
 
     @property
     def final(self) -> bool:
@@ -38,7 +39,7 @@ def message_updates(events: Iterable[Event], interval: float = 1.0,
             citations.append(event.citation)
             continue
         if event.type == "status" and not text:
-            yield Update(event.text, [])
+            yield Update(event.text, [], status=True)
             continue
         if event.type == "delta":
             text += event.text

@@ -323,6 +323,7 @@ def test_message_updates_for_adapters_that_edit_one_message(advisor):
     events = llm_advisor(advisor, fake(f"{units[0]}[1]\n{second}[2]")).stream(question)
     updates = list(message_updates(events, interval=0.0))
     assert updates[0].text == "資料を検索しています…" and not updates[0].final
+    assert updates[0].status and not any(u.status for u in updates[1:])  # status, then answer text
     assert [u.text for u in updates[1:-1]] == [f"{units[0]}[1]", f"{units[0]}[1]\n{second}[2]"]
     assert [c.n for c in updates[1].citations] == [1] and [c.n for c in updates[2].citations] == [1, 2]
     assert updates[-1].final and updates[-1].text == updates[-1].answer.answer

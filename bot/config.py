@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"  # Slack Web API base URL (tests point it at a local stand-in)
     slack_event_stale_seconds: float = 120.0  # an event claimed but unanswered this long may be taken by a retry
     slack_persona: str = "advisor"  # Slack's readers are よろず支援拠点 advisors: the precise tone of LLM answers
+    slack_stream_interval: float = 1.0  # LLM answers: seconds between chat.appendStream calls of one answer
 
     @field_validator("slack_channels", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 
 from slack_bolt import App, BoltResponse
@@ -22,9 +23,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.engine import Advisor, QuestionError
-from bot.slack.blocks import (ACTION_DOWN, ACTION_SOURCES, ACTION_UP, THANKS, SlackMessage, notice, question_text,
-                              render_answer, render_sources)
+from bot.schema import Answer
+from bot.slack.blocks import (ACTION_DOWN, ACTION_SOURCES, ACTION_UP, MESSAGE_CHARS, THANKS, SlackMessage, answer_tail,
+                              escape, notice, question_text, render_answer, render_sources)
 from bot.storage import Store, UnknownMessageError
+from bot.updates import message_updates
 from retrieval.index import IndexError as AdvisorIndexError
 
 log = logging.getLogger("advisor.slack")
@@ -59,6 +62,19 @@ INDEX_DOWN = "資料の索引が利用できません。しばらくしてから
 FAILED = "回答の作成中にエラーが発生しました。もう一度お試しください。"
 UNKNOWN_ANSWER = "その回答は見つかりませんでした。"
 _MESSAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class _Sent:
+    """How many messages of one answer reached the thread (0: a resend of the event may still answer it)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _markdown(text: str) -> str:
+    """Answer text for chat.*Stream's markdown_text: Slack's control characters escaped, each line ended with
+    a hard line break (markdown would run the sentences together)."""
+    return escape(text).replace("\n", "  \n")
 
 
 class SlackConfigError(RuntimeError):
@@ -96,10 +112,12 @@ class OncePerEvent(Middleware):
 class SlackAdvisor:
     """The listeners: each turns a Slack payload into an engine call or a store call, and renders the result."""
 
-    def __init__(self, settings: Settings, advisor: Advisor, store: Store) -> None:
+    def __init__(self, settings: Settings, advisor: Advisor, store: Store,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.advisor = advisor
         self.store = store
+        self.clock = clock  # paces the streamed updates (tests may pass their own)
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -118,7 +136,7 @@ class SlackAdvisor:
                                                            text=NOT_HERE, thread_ts=event.get("thread_ts")))
             return self._finish(body)
         self.answer(client, body, team=context.team_id, channel=channel,
-                    thread_ts=event.get("thread_ts") or event["ts"], text=event.get("text", ""))
+                    thread_ts=event.get("thread_ts") or event["ts"], text=event.get("text", ""), user=event.get("user"))
 
     def on_message(self, event: dict, body: dict, client: WebClient, context) -> None:
         """A direct message (answered in its thread in the DM), or a reply in a channel thread the bot already
@@ -130,11 +148,12 @@ class SlackAdvisor:
         kind = event.get("channel_type")
         if kind == "im":
             return self.answer(client, body, team=context.team_id, channel=channel, thread_ts=thread or event["ts"],
-                               text=text)
+                               text=text, user=event["user"])
         mentioned = bool(context.bot_user_id) and f"<@{context.bot_user_id}" in text
         if kind in ("channel", "group") and thread and not mentioned and self.allowed(channel) \
                 and self.store.has_conversation(conversation_id(context.team_id, channel, thread)):
-            return self.answer(client, body, team=context.team_id, channel=channel, thread_ts=thread, text=text)
+            return self.answer(client, body, team=context.team_id, channel=channel, thread_ts=thread, text=text,
+                               user=event["user"])
         self._finish(body)
 
     def on_home_opened(self, event: dict, body: dict, client: WebClient) -> None:
@@ -154,12 +173,13 @@ class SlackAdvisor:
         self._finish(body)
 
     def answer(self, client: WebClient, body: dict, *, team: str | None, channel: str, thread_ts: str,
-               text: str) -> None:
-        """Question → engine (with the thread's earlier turns as history) → stored → posted in the thread."""
+               text: str, user: str | None = None) -> None:
+        """Question → engine (with the thread's earlier turns as history) → stored → posted in the thread
+        (streamed as it is written when the answerer generates it)."""
         question = question_text(text)
         self._quietly(lambda: client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
                                                                  status=STATUS))
-        posted = 0
+        sent = _Sent()
         try:
             conv = self.store.conversation(conversation_id(team, channel, thread_ts), channel="slack")
             try:
@@ -167,15 +187,17 @@ class SlackAdvisor:
             except QuestionError as exc:
                 self._post(client, channel, thread_ts, notice(str(exc)))
             else:
-                answer = self.advisor.ask(question, history=self.store.history(conv, self.settings.history_turns),
-                                          persona=self.settings.slack_persona)
-                message_id = self.store.record(conv, question, answer)
-                for message in render_answer(answer, message_id):
-                    self._post(client, channel, thread_ts, message)
-                    posted += 1
+                history = self.store.history(conv, self.settings.history_turns)
+                if self._generative():
+                    self._stream(client, sent, conv, question, history, team=team, user=user, channel=channel,
+                                 thread_ts=thread_ts)
+                else:
+                    answer = self.advisor.ask(question, history=history, persona=self.settings.slack_persona)
+                    message_id = self.store.record(conv, question, answer)
+                    self._post_all(client, sent, channel, thread_ts, render_answer(answer, message_id))
         except SlackApiError as exc:
             log.error("posting to Slack failed: %s", exc.response.get("error") if exc.response else exc)
-            if not posted:  # nothing reached the thread: a later resend of the event may still answer it
+            if not sent.count:  # nothing reached the thread: a later resend of the event may still answer it
                 return
         except AdvisorIndexError as exc:
             log.error("index unavailable: %s", exc)
@@ -184,6 +206,66 @@ class SlackAdvisor:
             log.exception("answering a Slack question failed")
             self._quietly(lambda: self._post(client, channel, thread_ts, notice(FAILED)))
         self._finish(body)
+
+    def _generative(self) -> bool:
+        """The answerer writes its answer as it goes (the LLM answerer), so streaming it is worth it."""
+        return callable(getattr(self.advisor.answerer, "stream", None))
+
+    def _stream(self, client: WebClient, sent: _Sent, conv: str, question: str, history: list[dict], *,
+                team: str | None, user: str | None, channel: str, thread_ts: str) -> None:
+        """The answer streamed into the thread as the engine passes on verified sentences, then finished with
+        its sources and buttons; if Slack refuses the stream, the answer is posted whole when it is complete."""
+        streamer = None
+        shown = ""  # the answer text streamed so far
+        broken = False
+        answer: Answer | None = None
+        events = self.advisor.stream(question, history=history, persona=self.settings.slack_persona)
+        for update in message_updates(events, self.settings.slack_stream_interval, self.clock):
+            if update.final:
+                answer = update.answer
+                break
+            if update.status or broken or len(update.text) > MESSAGE_CHARS or not update.text.startswith(shown):
+                continue  # the status is Slack's own (setStatus); an over-long text is set at the end
+            piece = update.text[len(shown):]
+            if not piece:
+                continue
+            try:
+                if streamer is None:
+                    # buffer_size=1: every piece is sent; message_updates already paces them.
+                    streamer = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_team_id=team,
+                                                  recipient_user_id=user, buffer_size=1)
+                streamer.append(markdown_text=_markdown(piece))
+                sent.count = max(sent.count, 1)
+                shown = update.text
+            except SlackApiError as exc:
+                log.warning("streaming to Slack failed (%s); the answer is posted when complete",
+                            exc.response.get("error") if exc.response else exc)
+                broken = True
+        assert answer is not None
+        message_id = self.store.record(conv, question, answer)
+        messages = render_answer(answer, message_id)
+        if streamer is None or streamer.ts is None:  # nothing streamed: posted as an extractive answer is
+            return self._post_all(client, sent, channel, thread_ts, messages)
+        if not broken and len(messages) == 1 and answer.answer.startswith(shown):
+            try:  # what was streamed is the answer: the rest of it, then sources, notice and buttons under it
+                streamer.stop(markdown_text=_markdown(answer.answer[len(shown):]) or None,
+                              blocks=answer_tail(answer, message_id))
+                return
+            except SlackApiError as exc:
+                log.warning("chat.stopStream failed (%s); the message is rewritten instead",
+                            exc.response.get("error") if exc.response else exc)
+        else:
+            # Not the streamed text (the extractive answer after a provider failure, with its notice) or too
+            # long for one message: the stream ends and the message is rewritten as a whole.
+            self._quietly(lambda: streamer.stop())
+        client.chat_update(channel=channel, ts=streamer.ts, text=messages[0].text, blocks=messages[0].blocks)
+        self._post_all(client, sent, channel, thread_ts, messages[1:])
+
+    def _post_all(self, client: WebClient, sent: _Sent, channel: str, thread_ts: str,
+                  messages: list[SlackMessage]) -> None:
+        for message in messages:
+            self._post(client, channel, thread_ts, message)
+            sent.count += 1
 
     # --- buttons -----------------------------------------------------------------------------------
 

@@ -129,10 +129,8 @@ def actions_block(message_id: str, has_sources: bool) -> dict:
     return {"type": "actions", "elements": buttons}
 
 
-def render_answer(answer: Answer, message_id: str) -> list[SlackMessage]:
-    """The answer as one or more messages (a long one is split); the last carries sources and buttons."""
-    body = to_mrkdwn(answer.answer, (c.n for c in answer.citations))
-    sections = [_section(chunk) for chunk in _chunks(body)]
+def answer_tail(answer: Answer, message_id: str) -> list[dict]:
+    """The blocks under an answer's text: its notice, the sources, the disclaimer and the buttons."""
     tail: list[dict] = []
     if answer.notice:  # e.g. the LLM was unavailable and the answer quotes the documents instead
         tail.append({"type": "context", "elements": [
@@ -141,6 +139,14 @@ def render_answer(answer: Answer, message_id: str) -> list[SlackMessage]:
         tail += sources_blocks(answer.citations)
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": DISCLAIMER}]})
     tail.append(actions_block(message_id, has_sources=bool(answer.citations)))
+    return tail
+
+
+def render_answer(answer: Answer, message_id: str) -> list[SlackMessage]:
+    """The answer as one or more messages (a long one is split); the last carries sources and buttons."""
+    body = to_mrkdwn(answer.answer, (c.n for c in answer.citations))
+    sections = [_section(chunk) for chunk in _chunks(body)]
+    tail = answer_tail(answer, message_id)
 
     messages: list[list[dict]] = [[]]
     size = 0

@@ -12,6 +12,7 @@ import hmac
 import itertools
 import json
 import queue
+import re
 import threading
 import time
 import urllib.parse
@@ -28,6 +29,7 @@ from bot.slack.blocks import ACTION_DOWN, ACTION_SOURCES, ACTION_UP, render_answ
 from bot.slack.socket import socket_handler
 from bot.storage import SlackEvent, Store
 from bot.web import create_app
+from tests.integration.openai_standin import INVENTED, StandIn
 
 pytestmark = pytest.mark.slack
 
@@ -46,6 +48,7 @@ class SlackStandIn:
         self.calls: list[dict] = []
         self.lock = threading.Lock()
         self.socket_url = ""  # what apps.connections.open hands out (the Socket Mode stand-in)
+        self.messages: dict[str, dict] = {}  # ts → the bot's message as Slack shows it (text, blocks, streaming)
         self._ts = itertools.count(1)
         stand_in = self
 
@@ -85,6 +88,8 @@ class SlackStandIn:
             return {"ok": True, "channel": params.get("channel"), "ts": ts,
                     "message": {"type": "message", "text": params.get("text"), "user": BOT_USER, "bot_id": BOT_ID,
                                 "ts": ts, "thread_ts": params.get("thread_ts"), "blocks": params.get("blocks")}}
+        if method in {"chat.startStream", "chat.appendStream", "chat.stopStream", "chat.update"}:
+            return self._message_call(method, params, ts)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method in {"assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts"}:
@@ -92,6 +97,46 @@ class SlackStandIn:
         if method == "apps.connections.open" and self.socket_url:
             return {"ok": True, "url": self.socket_url}
         return {"ok": False, "error": "unknown_method"}
+
+    def _message_call(self, method: str, params: dict, new_ts: str) -> dict:
+        """Slack's chat streaming for AI apps (chat.startStream → appendStream → stopStream, markdown arriving
+        as `markdown_text` or as markdown_text chunks) and chat.update, on a record of the bot's messages."""
+        channel = params.get("channel")
+        if channel == "C0GONE":
+            return {"ok": False, "error": "not_in_channel"}
+        text = (params.get("markdown_text") or "") + "".join(
+            c.get("text", "") for c in params.get("chunks") or [] if c.get("type") == "markdown_text")
+        with self.lock:
+            if method == "chat.startStream":
+                if not params.get("thread_ts"):
+                    return {"ok": False, "error": "invalid_arguments"}
+                # Outside a DM the stream needs the user (and team) it answers.
+                if not channel.startswith("D") and not (params.get("recipient_user_id")
+                                                        and params.get("recipient_team_id")):
+                    return {"ok": False, "error": "invalid_arguments"}
+                self.messages[new_ts] = {"channel": channel, "thread_ts": params["thread_ts"], "markdown": text,
+                                         "blocks": [], "text": "", "streaming": True}
+                return {"ok": True, "channel": channel, "ts": new_ts}
+            message = self.messages.get(params.get("ts", ""))
+            if message is None or message["channel"] != channel:
+                return {"ok": False, "error": "message_not_found"}
+            if method == "chat.update":
+                blocks = params.get("blocks")
+                message.update(text=params.get("text", ""), markdown="",
+                               blocks=json.loads(blocks) if isinstance(blocks, str) else blocks or [])
+                return {"ok": True, "channel": channel, "ts": params["ts"], "text": message["text"],
+                        "message": {"type": "message", "text": message["text"], "user": BOT_USER,
+                                    "bot_id": BOT_ID, "blocks": message["blocks"]}}
+            if not message["streaming"]:
+                return {"ok": False, "error": "message_not_in_streaming_state"}
+            message["markdown"] += text
+            if method == "chat.appendStream":
+                return {"ok": True, "channel": channel, "ts": params["ts"]}
+            message["streaming"] = False
+            message["blocks"] = params.get("blocks") or []
+            return {"ok": True, "channel": channel, "ts": params["ts"],
+                    "message": {"type": "message", "text": message["markdown"], "user": BOT_USER, "bot_id": BOT_ID,
+                                "ts": params["ts"], "thread_ts": message["thread_ts"], "blocks": message["blocks"]}}
 
     def of(self, method: str, **match) -> list[dict]:
         with self.lock:
@@ -547,3 +592,138 @@ def test_socket_mode_answers_events_from_the_websocket_once(slack_settings, slac
     finally:
         handler.close()
         socket.server.shutdown()
+
+
+# --- LLM answers streamed with Slack's chat streaming -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llm_server():
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def llm_slack(slack_settings, advisor, llm_server):
+    """The web app with an LLM-configured Advisor (the OpenAI-compatible stand-in, streaming), sharing the
+    session's index; interval 0, so every verified sentence is streamed as it comes."""
+    settings = slack_settings.model_copy(update={
+        "answerer": "llm", "llm_provider": "openai_compatible", "llm_base_url": llm_server.url,
+        "llm_model": "stand-in-model", "llm_timeout": 1.0, "llm_max_retries": 0, "llm_cooldown": 0.0,
+        "slack_stream_interval": 0.0})
+    llm = Advisor(settings)
+    llm.share_index(advisor)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+            mp.delenv(name, raising=False)
+        with TestClient(create_app(settings, advisor=llm, warm_up=False)) as c:
+            yield c
+
+
+def calls_in(slack_api: SlackStandIn, channel: str) -> list[dict]:
+    with slack_api.lock:
+        return [c for c in slack_api.calls
+                if channel in (c["params"].get("channel"), c["params"].get("channel_id"))]
+
+
+def streamed_pieces(call: dict) -> list[str]:
+    params = call["params"]
+    return [params.get("markdown_text") or ""] + [c["text"] for c in params.get("chunks") or []
+                                                   if c.get("type") == "markdown_text"]
+
+
+def plain(markdown: str) -> str:
+    """Streamed markdown back to answer text (hard line breaks and Slack's escapes undone)."""
+    return markdown.replace("  \n", "\n").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_llm_answer_is_streamed_then_finished_with_sources_and_buttons(llm_slack, llm_server, slack_api, store):
+    llm_server.reset()
+    event = mention(SAPOIN, channel="C0STREAM")
+    assert send_event(llm_slack, event).status_code == 200
+    [stop] = slack_api.wait("chat.stopStream", channel="C0STREAM")
+    calls = calls_in(slack_api, "C0STREAM")
+    methods = [c["method"] for c in calls]
+    # The status first, then one streamed message: started, appended to sentence by sentence, stopped.
+    assert methods[0] == "assistant.threads.setStatus" and calls[0]["params"]["status"] == STATUS
+    assert methods[1] == "chat.startStream" and methods[-1] == "chat.stopStream"
+    assert methods[2:-1] and set(methods[2:-1]) == {"chat.appendStream"}
+    start = calls[1]["params"]
+    assert start["thread_ts"] == event["ts"] and start["recipient_user_id"] == USER
+    assert start["recipient_team_id"] == TEAM
+    ts = slack_api.messages
+    [stream_ts] = [t for t, m in ts.items() if m["channel"] == "C0STREAM"]
+    assert all(c["params"]["ts"] == stream_ts for c in calls[2:])
+    assert not slack_api.of("chat.postMessage", thread_ts=event["ts"]) and not slack_api.of("chat.update",
+                                                                                            channel="C0STREAM")
+    # No sentence the verification dropped was ever shown, and what was streamed is the stored answer.
+    pieces = [p for c in calls[1:] for p in streamed_pieces(c)]
+    assert all(INVENTED not in p and "10分の10" not in p for p in pieces)
+    conv = conversation_id(TEAM, "C0STREAM", event["ts"])
+    answer_text = store.history(conv)[-1]["content"]
+    assert plain("".join(pieces)) == answer_text and len(answer_text.splitlines()) >= 2
+    assert [plain(p) for p in pieces if p] == [line if i == 0 else "\n" + line
+                                               for i, line in enumerate(answer_text.splitlines())]
+    # chat.stopStream puts the sources, the disclaimer and the buttons under the streamed text.
+    message_id = message_id_of(stop)
+    citations = store.citations(message_id)
+    assert citations and {f"[{c.n}]" for c in citations} <= set(re.findall(r"\[\d+\]", answer_text))
+    sources = [e["text"] for b in blocks_of(stop) if b["type"] == "context" for e in b["elements"]]
+    assert sources[0] == "*出典*"
+    for c in citations:
+        assert any(s.startswith(f"[{c.n}] {c.title}") and f"{c.source} {c.start_line}–{c.end_line}行" in s
+                   for s in sources)
+    [actions] = [b for b in blocks_of(stop) if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [ACTION_UP, ACTION_DOWN, ACTION_SOURCES]
+    assert not any(b["type"] == "section" for b in blocks_of(stop))  # the text is the streamed markdown
+    assert slack_api.messages[stream_ts]["streaming"] is False
+    # The buttons of a streamed answer work as any other's.
+    assert click(llm_slack, ACTION_UP, message_id, "C0STREAM", event["ts"]).status_code == 200
+    [thanks] = slack_api.wait("chat.postEphemeral", channel="C0STREAM")
+    assert "👍" in thanks["text"] and [ex.message_id for ex in store.rated("up")].count(message_id) == 1
+    assert len(llm_server.requests) == 1 and llm_server.requests[0]["body"]["stream"] is True
+
+
+def test_llm_failure_gives_the_extractive_answer_with_its_notice(llm_slack, llm_server, slack_api, advisor):
+    llm_server.reset(mode="500")
+    event = mention(SAPOIN, channel="C0LLMDOWN")
+    send_event(llm_slack, event)
+    [stop] = slack_api.wait("chat.stopStream", channel="C0LLMDOWN")
+    plain_answer = advisor.ask(SAPOIN)
+    # The provider failed before any sentence: what the thread shows is the extractive answer, with the notice.
+    [message] = [m for m in slack_api.messages.values() if m["channel"] == "C0LLMDOWN"]
+    assert plain(message["markdown"]) == plain_answer.answer and message["streaming"] is False
+    notes = [e["text"] for b in blocks_of(stop) if b["type"] == "context" for e in b["elements"]]
+    assert any(n.startswith("ℹ️") and "接続エラー" in n for n in notes)
+    assert any(n.startswith(f"[{c.n}] {c.title}") for c in plain_answer.citations for n in notes)
+    assert any(b["type"] == "actions" for b in blocks_of(stop))
+    assert not slack_api.of("chat.postMessage", thread_ts=event["ts"])
+    assert not slack_api.of("chat.update", channel="C0LLMDOWN")
+
+
+def test_an_answer_replaced_after_streaming_rewrites_the_message(llm_slack, llm_server, slack_api, advisor):
+    llm_server.reset(mode="stall")  # a verified sentence is streamed, then the model stalls past the timeout
+    llm_server.delay = 3.0
+    event = mention(SAPOIN, channel="C0STALL")
+    send_event(llm_slack, event)
+    [update] = slack_api.wait("chat.update", channel="C0STALL")
+    methods = [c["method"] for c in calls_in(slack_api, "C0STALL")]
+    assert methods[1] == "chat.startStream" and methods[-2:] == ["chat.stopStream", "chat.update"]
+    streamed = plain("".join(p for c in calls_in(slack_api, "C0STALL")[1:-1] for p in streamed_pieces(c)))
+    assert streamed and INVENTED not in streamed
+    plain_answer = advisor.ask(SAPOIN)
+    assert update["text"] == plain_answer.answer and streamed != plain_answer.answer
+    message_id = message_id_of(update)
+    assert blocks_of(update) == render_answer(plain_answer.model_copy(update={"notice": update_notice(update)}),
+                                              message_id)[0].blocks
+    assert "時間切れ" in update_notice(update)
+    [message] = [m for m in slack_api.messages.values() if m["channel"] == "C0STALL"]
+    assert message["streaming"] is False and message["text"] == plain_answer.answer
+    assert not slack_api.of("chat.postMessage", thread_ts=event["ts"])
+
+
+def update_notice(post: dict) -> str:
+    [note] = [e["text"] for b in blocks_of(post) if b["type"] == "context" for e in b["elements"]
+              if e["text"].startswith("ℹ️")]
+    return note.removeprefix("ℹ️ ")

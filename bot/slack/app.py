@@ -40,7 +40,7 @@ BOT_SCOPES = (
     "assistant:write",  # assistant.threads.setStatus / setSuggestedPrompts
     "channels:history",  # message.channels: follow-ups in a public channel thread the bot answers in
     "groups:history",  # message.groups: the same in private channels
-    "chat:write",  # chat.postMessage, chat.postEphemeral
+    "chat:write",  # chat.postMessage, chat.postEphemeral, chat.update, chat.startStream/appendStream/stopStream
     "im:history",  # message.im: direct messages
 )
 # The listeners build_app registers (event type or action id → SlackAdvisor method); message.im,
@@ -220,29 +220,34 @@ class SlackAdvisor:
         broken = False
         answer: Answer | None = None
         events = self.advisor.stream(question, history=history, persona=self.settings.slack_persona)
-        for update in message_updates(events, self.settings.slack_stream_interval, self.clock):
-            if update.final:
-                answer = update.answer
-                break
-            if update.status or broken or len(update.text) > MESSAGE_CHARS or not update.text.startswith(shown):
-                continue  # the status is Slack's own (setStatus); an over-long text is set at the end
-            piece = update.text[len(shown):]
-            if not piece:
-                continue
-            try:
-                if streamer is None:
-                    # buffer_size=1: every piece is sent; message_updates already paces them.
-                    streamer = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_team_id=team,
-                                                  recipient_user_id=user, buffer_size=1)
-                streamer.append(markdown_text=_markdown(piece))
-                sent.count = max(sent.count, 1)
-                shown = update.text
-            except SlackApiError as exc:
-                log.warning("streaming to Slack failed (%s); the answer is posted when complete",
-                            exc.response.get("error") if exc.response else exc)
-                broken = True
-        assert answer is not None
-        message_id = self.store.record(conv, question, answer)
+        try:
+            for update in message_updates(events, self.settings.slack_stream_interval, self.clock):
+                if update.final:
+                    answer = update.answer
+                    break
+                if update.status or broken or len(update.text) > MESSAGE_CHARS or not update.text.startswith(shown):
+                    continue  # the status is Slack's own (setStatus); an over-long text is set at the end
+                piece = update.text[len(shown):]
+                if not piece:
+                    continue
+                try:
+                    if streamer is None:
+                        # buffer_size=1: every piece is sent; message_updates already paces them.
+                        streamer = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_team_id=team,
+                                                      recipient_user_id=user, buffer_size=1)
+                    streamer.append(markdown_text=_markdown(piece))
+                    sent.count = max(sent.count, 1)
+                    shown = update.text
+                except SlackApiError as exc:
+                    log.warning("streaming to Slack failed (%s); the answer is posted when complete",
+                                exc.response.get("error") if exc.response else exc)
+                    broken = True
+            assert answer is not None
+            message_id = self.store.record(conv, question, answer)
+        except BaseException:
+            if streamer is not None and streamer.ts is not None:  # no message is left streaming
+                self._quietly(lambda: streamer.stop())
+            raise
         messages = render_answer(answer, message_id)
         if streamer is None or streamer.ts is None:  # nothing streamed: posted as an extractive answer is
             return self._post_all(client, sent, channel, thread_ts, messages)

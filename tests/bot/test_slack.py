@@ -166,3 +166,104 @@ def test_advisor_slack_fails_clearly_without_usable_tokens(env, words, tmp_path)
                          cwd=ROOT, timeout=60)
     assert out.returncode == 1
     assert words in out.stderr and "Traceback" not in out.stderr
+
+
+class FakeSlack:
+    """The WebClient methods an answer uses, recording calls; ChatStream (slack_sdk's streaming helper) runs on it."""
+
+    def __init__(self, refuse_stream: bool = False) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.refuse_stream = refuse_stream
+
+    def _call(self, method: str, **params) -> dict:
+        self.calls.append((method, params))
+        if method == "chat.startStream" and self.refuse_stream:
+            from slack_sdk.errors import SlackApiError
+
+            raise SlackApiError("refused", {"ok": False, "error": "not_allowed_token_type"})
+        return {"ok": True, "channel": params.get("channel"), "ts": "1800000000.000100"}
+
+    def assistant_threads_setStatus(self, **p):  # noqa: N802 - slack_sdk's names
+        return self._call("assistant.threads.setStatus", **p)
+
+    def chat_stream(self, **p):
+        import logging
+
+        from slack_sdk.web.chat_stream import ChatStream
+
+        return ChatStream(self, logger=logging.getLogger("test"), **p)
+
+    def chat_startStream(self, **p):  # noqa: N802
+        return self._call("chat.startStream", **p)
+
+    def chat_appendStream(self, **p):  # noqa: N802
+        return self._call("chat.appendStream", **p)
+
+    def chat_stopStream(self, **p):  # noqa: N802
+        return self._call("chat.stopStream", **p)
+
+    def chat_postMessage(self, **p):  # noqa: N802
+        return self._call("chat.postMessage", **p)
+
+    def chat_update(self, **p):
+        return self._call("chat.update", **p)
+
+
+class FakeAdvisor:
+    """An engine whose answerer generates: stream() gives the events of one answer, sentence by sentence."""
+
+    def __init__(self, final: Answer) -> None:
+        self.final = final
+        self.answerer = type("Generative", (), {"stream": lambda self: None})()
+
+    def check(self, question: str) -> None:
+        pass
+
+    def stream(self, question, history=None, persona=None):
+        from bot.schema import Event
+
+        yield Event("status", text="資料を検索しています…")
+        yield Event("citation", citation=self.final.citations[0])
+        for line in self.final.answer.split("\n"):
+            yield Event("delta", text=line + "\n")
+        yield Event("done", answer=self.final)
+
+
+def streamed(fake: FakeSlack) -> list[tuple[str, str]]:
+    """(method, markdown it sent) for each chat.* call (the chunks are slack_sdk's MarkdownTextChunk objects)."""
+    return [(m, "".join(c.text for c in p.get("chunks") or [])) for m, p in fake.calls if m.startswith("chat.")]
+
+
+def test_streamed_updates_are_paced_by_the_interval(tmp_path):
+    final = answer("上限は4,500万円です。[1]\n補助率は2/3です。[1]\n期間は2年です。[1]", [citation(1)])
+    settings = Settings(_env_file=None, slack_stream_interval=1.0)
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    times = iter([0.0, 0.5, 0.7])  # the second and third sentences come within a second of the first
+    fake = FakeSlack()
+    slack = slack_app.SlackAdvisor(settings, FakeAdvisor(final), store, clock=lambda: next(times))
+    slack.answer(fake, {}, team="T1", channel="C1", thread_ts="1700000000.000001", text="<@U1> 上限は？", user="U2")
+    assert streamed(fake) == [("chat.startStream", "上限は4,500万円です。[1]"),
+                              ("chat.stopStream", "  \n補助率は2/3です。[1]  \n期間は2年です。[1]")]
+    start, stop = fake.calls[1][1], fake.calls[2][1]
+    assert start["recipient_user_id"] == "U2" and start["recipient_team_id"] == "T1"
+    [message_id] = {b["value"] for b in stop["blocks"][-1]["elements"]}
+    assert stop["blocks"] == render_answer(final, message_id)[0].blocks[1:]  # sources and buttons, no text
+    # With the interval passed each time, every sentence is its own append.
+    times = iter([0.0, 1.0, 2.0])
+    fake = FakeSlack()
+    slack = slack_app.SlackAdvisor(settings, FakeAdvisor(final), store, clock=lambda: next(times))
+    slack.answer(fake, {}, team="T1", channel="C1", thread_ts="1700000000.000002", text="上限は？", user="U2")
+    assert [m for m, _ in streamed(fake)] == ["chat.startStream", "chat.appendStream", "chat.appendStream",
+                                              "chat.stopStream"]
+
+
+def test_a_refused_stream_posts_the_answer_when_complete(tmp_path):
+    final = answer("上限は4,500万円です。[1]\n補助率は2/3です。[1]", [citation(1)])
+    fake = FakeSlack(refuse_stream=True)
+    slack = slack_app.SlackAdvisor(Settings(_env_file=None, slack_stream_interval=0.0), FakeAdvisor(final),
+                                   Store(f"sqlite:///{tmp_path}/s.db"))
+    slack.answer(fake, {}, team="T1", channel="C1", thread_ts="1700000000.000003", text="上限は？", user="U2")
+    methods = [m for m, _ in fake.calls]
+    assert methods == ["assistant.threads.setStatus", "chat.startStream", "chat.postMessage"]
+    post = fake.calls[-1][1]
+    assert post["text"] == final.answer and post["blocks"][-1]["type"] == "actions"

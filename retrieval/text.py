@@ -138,6 +138,8 @@ def fact_present(fact: str, text: str) -> bool:
     if needle and needle in hay:
         return True
     aliased = match_form(add_year_aliases(nfkc(fact)))
+    if aliased != needle and aliased in hay:  # 2024年3月末 in 「2024年3月末まで」 (both carry the alias)
+        return True
     if aliased != needle and any(part and part in hay for part in aliased.split(needle, 1)[1:] if part):
         return True
     amounts = yen_amounts(fact)

@@ -48,8 +48,8 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*/\s*\d+|\d+\s*分の\s*\d+|\d+(\.\d+)?\s*[%％]|[0-9一二三四五六七八九十]割|定額"),
     ),
     "count": (
-        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)(?!\s*(当たり|あたり))"
+        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|何回|回数|者数|社数|\bhow many\b|\bnumber of\b", re.I),
+        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回)(?!\s*(当たり|あたり))"
                    r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
     "period": (
@@ -82,6 +82,8 @@ class ExtractiveConfig:
     all_aspects: bool = True  # every fact asked for (上限額 and 補助率) must be stated, not just one
     stand_in: float = 1.0  # weight of glossary words (町工場 -> 中小製造業) standing in for the user's words
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
+    aspect_boost: float = 2.0  # weight of the words naming what is asked (上限額, 補助率, 期間) over other words
+    part_coverage: float = 0.34  # share of a sub-question's words a sentence must say to answer that part
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class _Candidate:
     score: float
     covered: frozenset[str]
     aspects: frozenset[str]
+    own: frozenset[str] = frozenset()  # question words the sentence itself says (not via its heading)
 
 
 class ExtractiveAnswerer:
@@ -130,7 +133,8 @@ class ExtractiveAnswerer:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
         chosen = self._select(best, candidates, weights, asked, query.question)
-        chosen = self._with_neighbours(chosen, candidates, asked)
+        chosen = self._cover_parts(chosen, candidates, weights, query.question)
+        chosen = self._with_neighbours(chosen, candidates, asked, hits)
         # Read in document order within each passage, passages in rank order.
         chosen.sort(key=lambda c: (c.hit, c.pos))
         return Draft(sentences=self._labelled(chosen, hits, query.question))
@@ -196,18 +200,56 @@ class ExtractiveAnswerer:
             chosen.append(pick)
         return chosen
 
+    def _cover_parts(self, chosen: list[_Candidate], candidates: list[_Candidate], weights: dict[str, float],
+                     question: str) -> list[_Candidate]:
+        """A question asking two things (「何名に増やすの？ヒアリングの回数の目標は？」) gets a sentence for each:
+        a part whose own words and asked fact no chosen sentence states brings the sentence that states it best."""
+        cfg = self.config
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return chosen
+        out = list(chosen)
+        for part in parts:
+            wanted = asked_aspects(part)
+            # What the part is about (「ヒアリング」「目標」); the words naming the fact asked (「回数」) are
+            # answered by a sentence stating such a fact (「年12,000回」), checked apart.
+            tokens = {t for t in tokenize(part) if t in weights} - (aspect_terms(part) if wanted else set())
+            total = sum(weights[t] for t in tokens)
+            if not total:
+                continue
+
+            def says(c: _Candidate) -> float:
+                return sum(weights[t] for t in tokens & c.own) / total
+
+            def answers(c: _Candidate) -> bool:
+                return says(c) >= cfg.part_coverage and (not wanted or bool(wanted & c.aspects))
+
+            if any(answers(c) for c in out):
+                continue
+            used = sum(len(c.text) for c in out)
+            options = [c for c in candidates if c not in out and answers(c) and c.coverage >= cfg.min_coverage * 0.5
+                       and used + len(c.text) <= cfg.max_chars * 1.5]
+            if options:
+                out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
+        return out
+
     def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate],
-                         asked: set[str]) -> list[_Candidate]:
+                         asked: set[str], hits: list[Hit]) -> list[_Candidate]:
         """Bring along what a chosen sentence announces or qualifies in the lines right after it:
-        the items after 「以下の…」, and a following ※/なお sentence or one stating an asked fact."""
+        the items after 「以下の…」, the rest of a sentence a line break cut, and a following ※/なお
+        sentence or one stating an asked fact."""
         cfg = self.config
         by_pos = {(c.hit, c.pos): c for c in candidates}
         out = list(chosen)
         found = set().union(*(c.aspects for c in chosen)) & asked
         for c in chosen:
             if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
+                # Every item, short ones (「①成長・挑戦への支援」) included: a list is asked for whole.
+                units = answer_units(hits[c.hit].passage.text)
                 size, pos = 0, c.pos + 1
-                while (nxt := by_pos.get((c.hit, pos))) and size + len(nxt.text) <= cfg.max_list_chars:
+                while pos < len(units) and size + len(units[pos]) <= cfg.max_list_chars:
+                    nxt = by_pos.get((c.hit, pos)) or _Candidate(units[pos], c.hit, pos, 0.0, 0.0, frozenset(),
+                                                                 frozenset())
                     if nxt not in out:
                         out.append(nxt)
                     size += len(nxt.text)
@@ -215,6 +257,10 @@ class ExtractiveAnswerer:
                 continue
             nxt = by_pos.get((c.hit, c.pos + 1))
             if nxt is None or nxt in out:
+                continue
+            if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)):
+                out.append(nxt)  # 「…イノベＰガイドライン」 + 「（ＧＬ）を策定する（令和７年度中）。」
+                found |= nxt.aspects & asked
                 continue
             if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
                 out.append(nxt)
@@ -229,6 +275,11 @@ class ExtractiveAnswerer:
         for token in tokenize(query.question):
             if self.known(token):
                 weights[token] = max(weights.get(token, 0.0), self.idf(token))
+        # The words that name the fact asked for (「補助上限額」 in 「令和6年度の補助上限額」) matter most:
+        # a budget line matching the year must not outweigh the line that states the cap.
+        for token in aspect_terms(query.question):
+            if token in weights:
+                weights[token] *= self.config.aspect_boost
         if query.context:
             for token in tokenize(query.context):
                 if self.known(token):
@@ -266,7 +317,8 @@ class ExtractiveAnswerer:
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
                     + self.config.rank_prior / (1 + i)
                 )
-                out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects))
+                out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects,
+                                      frozenset(t for t in weights if t in tokens)))
         return out
 
 
@@ -280,6 +332,33 @@ def _informative(unit: str, heading: str) -> bool:
     if squashed and squashed in heading or _LABEL_RE.match(squashed):
         return False
     return bool(re.search(r"\d", unit)) or len(squashed) >= 20 or squashed.endswith("。")
+
+
+_ITEM_START_RE = re.compile(r"^([・○●◆◇■□※▶▷➢➤✓•◎★☆〇⚫\-–]|[①-⑳]|[(][0-9a-zア-ン]{1,2}[)]|[0-9]{1,2}[.])")
+_PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|,? and (?=(?:what|how|when|where|which|who|by when|in how)\b)",
+                            re.I)
+
+
+def _cut_off(text: str) -> bool:
+    """Does this unit stop in the middle of a sentence (a PDF line break, a split paragraph)?"""
+    t = nfkc(text).rstrip()
+    return len(t) >= 25 and bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff、]$", t))
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate things a question asks: 「…は何名？…の目標は？」 -> two parts."""
+    parts = [p.strip() for p in _PART_SPLIT_RE.split(nfkc(question)) if p and p.strip()]
+    return [p for p in parts if len(p) >= 4]
+
+
+def aspect_terms(question: str) -> set[str]:
+    """Tokens of the words in the question that name the kind of fact asked for (上限額, 補助率, 期間…)."""
+    q = nfkc(question)
+    out: set[str] = set()
+    for q_re, _ in ASPECTS.values():
+        for m in q_re.finditer(q):
+            out.update(tokenize(m.group(0)))
+    return out
 
 
 def asked_aspects(question: str) -> set[str]:

@@ -111,8 +111,12 @@ class Advisor:
         query = retriever.build_query(question, history)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
-        draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(refused=True,
-                                                                                             reason="no relevant passage")
+        if not retriever.in_scope(query):
+            draft = Draft(refused=True, reason="the question's words are not the documents' words")
+        elif not retriever.relevant(hits):
+            draft = Draft(refused=True, reason="no relevant passage")
+        else:
+            draft = self.answerer.answer(query, hits)
         answer = self._compose(draft, hits)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}

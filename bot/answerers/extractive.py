@@ -71,7 +71,7 @@ _WHICH_PROGRAM_RE = re.compile(
 @dataclass(frozen=True)
 class ExtractiveConfig:
     min_coverage: float = 0.3  # below this share of the question, no sentence answers it
-    min_aspect_coverage: float = 0.45  # the sentence stating an asked amount/rate/... must cover this much
+    min_aspect_coverage: float = 0.40  # the sentence stating an asked amount/rate/... must cover this much
     passages_considered: int = 6
     rank_prior: float = 0.4  # preference for sentences of higher-ranked passages
     max_sentences: int = 4
@@ -124,7 +124,15 @@ class ExtractiveAnswerer:
                 names += [n for e in query.expansions for n in program_names(e)]
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
-            stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
+            unknown = _unknown_subjects(query.question, self.known)
+            if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
+                return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
+            passage_cov = self._passage_coverage(hits, weights)
+            stating = [c for c in candidates if strict & self._states(c, query.question) and (
+                c.coverage >= need
+                # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
+                # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
+                or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
                        and (not names or self._mentions(hits[c.hit], names))]
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
@@ -152,6 +160,27 @@ class ExtractiveAnswerer:
                 label = section
                 labelled.add(c.hit)
             out.append(Sentence(text=c.text, hit=c.hit, label=label))
+        return out
+
+    @staticmethod
+    def _states(c: _Candidate, question: str) -> frozenset[str]:
+        """The asked kinds of fact a sentence really gives. An amount asked per unit (「1事業主あたり」「1台あたり」)
+        needs a per-unit figure or a cap, and a budget line (「予算額 128億円」) answers only a question on budgets."""
+        aspects = c.aspects
+        if "amount" in aspects:
+            q, text = nfkc(question), nfkc(c.text)
+            per_unit = _PER_UNIT_Q_RE.search(q) and not _PER_UNIT_S_RE.search(text)
+            budget_only = "予算" not in q and _BUDGET_RE.search(text) and not _GRANT_AMOUNT_RE.search(text)
+            if per_unit or budget_only:
+                aspects = aspects - {"amount"}
+        return aspects
+
+    def _passage_coverage(self, hits: list[Hit], weights: dict[str, float]) -> list[float]:
+        total = sum(weights.values()) or 1.0
+        out = []
+        for hit in hits[: self.config.passages_considered]:
+            tokens = set(tokenize(f"{hit.passage.section}\n{hit.passage.text}"))
+            out.append(sum(w for t, w in weights.items() if t in tokens) / total)
         return out
 
     def _mentions(self, hit: Hit, names: list[str]) -> bool:
@@ -337,6 +366,23 @@ def _informative(unit: str, heading: str) -> bool:
 _ITEM_START_RE = re.compile(r"^([・○●◆◇■□※▶▷➢➤✓•◎★☆〇⚫\-–]|[①-⑳]|[(][0-9a-zア-ン]{1,2}[)]|[0-9]{1,2}[.])")
 _PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|,? and (?=(?:what|how|when|where|which|who|by when|in how)\b)",
                             re.I)
+
+
+_PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
+_PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")
+_BUDGET_RE = re.compile(r"予算額?|予備費|計上|内数|百万円\s*[)）]")
+_GRANT_AMOUNT_RE = re.compile(r"補助|助成|給付|支給|貸付|融資|上限|限度|控除")
+_COUNT_SUBJECT_RE = re.compile(r"([一-龥ァ-ヶー]{1,6}?)(者数|件数|社数|人数)")
+
+
+def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:
+    """What a count asked for counts (受検 in 「受検者数」), when no document uses the word at all."""
+    out = []
+    for m in _COUNT_SUBJECT_RE.finditer(nfkc(question)):
+        tokens = [t for t in tokenize(m.group(1)) if t not in {"者", "数", "人"}]
+        if tokens and not any(known(t) for t in tokens):
+            out.append(m.group(1))
+    return out
 
 
 def _cut_off(text: str) -> bool:

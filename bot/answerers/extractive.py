@@ -142,9 +142,12 @@ class ExtractiveAnswerer:
             best = max(stating, key=lambda c: c.score) if best not in stating else best
         chosen = self._select(best, candidates, weights, asked, query.question)
         chosen = self._cover_parts(chosen, candidates, weights, query.question)
-        chosen = self._with_neighbours(chosen, candidates, asked, hits)
-        # Read in document order within each passage, passages in rank order.
-        chosen.sort(key=lambda c: (c.hit, c.pos))
+        chosen = self._with_terms(chosen, candidates, query.question)
+        order: dict[tuple[int, int], tuple[int, int]] = {}
+        chosen = self._with_neighbours(chosen, candidates, asked, hits, order)
+        # Read in document order within each passage, passages in rank order; what runs on into the next
+        # passage of the document is read right after what it continues.
+        chosen.sort(key=lambda c: order.get((c.hit, c.pos), (c.hit, c.pos)))
         return Draft(sentences=self._labelled(chosen, hits, query.question))
 
     @staticmethod
@@ -229,6 +232,22 @@ class ExtractiveAnswerer:
             chosen.append(pick)
         return chosen
 
+    def _with_terms(self, chosen: list[_Candidate], candidates: list[_Candidate], question: str) -> list[_Candidate]:
+        """To 「使える補助金はある？」「国から何かお金は出る？」 the answer is a program and what it gives: with the
+        sentence that names the program comes its passage's line on the grant (上限額, 補助率), when it has one."""
+        if not _WHICH_PROGRAM_RE.search(nfkc(question)) or asked_aspects(question) & {"amount", "rate"}:
+            return chosen
+        out = list(chosen)
+        used = sum(len(c.text) for c in out)
+        for hit in dict.fromkeys(c.hit for c in chosen[:2]):
+            terms = [c for c in candidates if c.hit == hit and c not in out and c.aspects & {"amount", "rate"}
+                     and _GRANT_AMOUNT_RE.search(nfkc(c.text)) and not _BUDGET_RE.search(nfkc(c.text))]
+            for c in sorted(terms, key=lambda c: -c.score)[:2]:
+                if used + len(c.text) <= self.config.max_chars * 1.5:
+                    out.append(c)
+                    used += len(c.text)
+        return out
+
     def _cover_parts(self, chosen: list[_Candidate], candidates: list[_Candidate], weights: dict[str, float],
                      question: str) -> list[_Candidate]:
         """A question asking two things (「何名に増やすの？ヒアリングの回数の目標は？」) gets a sentence for each:
@@ -262,8 +281,8 @@ class ExtractiveAnswerer:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
         return out
 
-    def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate],
-                         asked: set[str], hits: list[Hit]) -> list[_Candidate]:
+    def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate], asked: set[str],
+                         hits: list[Hit], order: dict[tuple[int, int], tuple[int, int]]) -> list[_Candidate]:
         """Bring along what a chosen sentence announces or qualifies in the lines right after it:
         the items after 「以下の…」, the rest of a sentence a line break cut, and a following ※/なお
         sentence or one stating an asked fact."""
@@ -271,18 +290,38 @@ class ExtractiveAnswerer:
         by_pos = {(c.hit, c.pos): c for c in candidates}
         out = list(chosen)
         found = set().union(*(c.aspects for c in chosen)) & asked
+        def unit_at(hit: int, pos: int) -> _Candidate:
+            text = answer_units(hits[hit].passage.text)[pos]
+            return by_pos.get((hit, pos)) or _Candidate(text, hit, pos, 0.0, 0.0, frozenset(), frozenset())
+
+        def following(hit: int, pos: int) -> tuple[int, int] | None:
+            """The unit after this one in the document: in the same passage, or the first of the retrieved
+            passage that continues it (a list or sentence the chunker cut at a passage boundary)."""
+            if pos + 1 < len(answer_units(hits[hit].passage.text)):
+                return hit, pos + 1
+            nxt = self._continuing(hits, hit)
+            return (nxt, 0) if nxt is not None and answer_units(hits[nxt].passage.text) else None
+
         for c in chosen:
             if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
                 # Every item, short ones (「①成長・挑戦への支援」) included: a list is asked for whole.
-                units = answer_units(hits[c.hit].passage.text)
-                size, pos = 0, c.pos + 1
-                while pos < len(units) and size + len(units[pos]) <= cfg.max_list_chars:
-                    nxt = by_pos.get((c.hit, pos)) or _Candidate(units[pos], c.hit, pos, 0.0, 0.0, frozenset(),
-                                                                 frozenset())
+                size, at, k = 0, following(c.hit, c.pos), 1
+                while at is not None and size + len(unit_at(*at).text) <= cfg.max_list_chars:
+                    nxt = unit_at(*at)
+                    if at[0] != c.hit and not _ITEM_START_RE.match(nfkc(nxt.text)):
+                        break  # the next passage goes on with something else
                     if nxt not in out:
                         out.append(nxt)
+                        order[at] = (c.hit, c.pos + k) if at[0] != c.hit else at
                     size += len(nxt.text)
-                    pos += 1
+                    at, k = following(*at), k + 1
+                continue
+            at = following(c.hit, c.pos)
+            if at is not None and at[0] != c.hit:
+                nxt = unit_at(*at)
+                if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)) and nxt not in out:
+                    out.append(nxt)  # the sentence goes on in the next passage
+                    order[at] = (c.hit, c.pos + 1)
                 continue
             nxt = by_pos.get((c.hit, c.pos + 1))
             if nxt is None or nxt in out:
@@ -295,6 +334,16 @@ class ExtractiveAnswerer:
                 out.append(nxt)
                 found |= nxt.aspects & asked
         return out
+
+    @staticmethod
+    def _continuing(hits: list[Hit], i: int) -> int | None:
+        """The retrieved passage (index into hits) that starts right where passage i ends, if any."""
+        p = hits[i].passage
+        for j, h in enumerate(hits):
+            q = h.passage
+            if j != i and q.source == p.source and 0 < q.start_line - p.end_line <= 3:
+                return j
+        return None
 
     def _question_weights(self, query: Query) -> tuple[dict[str, float], dict[str, float]]:
         """Question words with their weight, and glossary/history words that may stand in for them."""

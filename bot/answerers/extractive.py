@@ -118,10 +118,12 @@ class ExtractiveAnswerer:
             return Draft(refused=True, reason=f"coverage {most:.2f} < {cfg.min_coverage}")
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
         strict = asked - {"period"}
+        names = program_names(query.question)
+        if names:  # a nickname in the question also counts when the passage uses the official name
+            names += [n for e in query.expansions for n in program_names(e)]
+        # Passages about another program than the one the question names are not quoted beside it.
+        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names)} | {best.hit}
         if strict:
-            names = program_names(query.question)
-            if names:  # a nickname in the question also counts when the passage uses the official name
-                names += [n for e in query.expansions for n in program_names(e)]
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
             unknown = _unknown_subjects(query.question, self.known)
@@ -140,7 +142,8 @@ class ExtractiveAnswerer:
             if not stating or cfg.all_aspects and unstated:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
-        chosen = self._select(best, candidates, weights, asked, query.question)
+        chosen = self._select(best, [c for c in candidates if c.hit in about | {best.hit}], weights, asked,
+                              query.question)
         chosen = self._cover_parts(chosen, candidates, weights, query.question)
         chosen = self._with_terms(chosen, candidates, query.question)
         order: dict[tuple[int, int], tuple[int, int]] = {}
@@ -206,24 +209,29 @@ class ExtractiveAnswerer:
         comparative = bool(_COMPARATIVE_RE.search(nfkc(question)))
         # Earlier turns pick the passage; only the question's own words justify another sentence.
         own = set(tokenize(question)) & set(weights) or set(weights)
-        while len(chosen) < cfg.max_sentences:
+        # A comparison states each side: room for two more sentences.
+        while len(chosen) < cfg.max_sentences + (2 if comparative else 0):
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
             used = sum(len(c.text) for c in chosen)
             hits_used = {c.hit for c in chosen}
 
             numbers = {n for c in chosen for n in _NUMBER_RE.findall(nfkc(c.text))}
+            shapes = [_shape(c.text) for c in chosen]
 
             def gain(c: _Candidate) -> float:
                 g = sum(weights.get(t, 0.0) for t in (c.covered - covered) & own) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
-                if comparative and c.aspects & asked and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
-                    g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
+                if comparative and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
+                    if c.aspects & asked:
+                        g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
+                    if any(_similar(_shape(c.text), shape) for shape in shapes):
+                        g += 0.3  # the same statement with the other side's figures (「3,300件」 / 「3,400件」)
                 same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
                 return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
             options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
-                       and used + len(c.text) <= cfg.max_chars]
+                       and used + len(c.text) <= cfg.max_chars * (1.5 if comparative else 1.0)]
             if not options:
                 break
             pick = max(options, key=lambda c: (gain(c), c.score))
@@ -432,6 +440,17 @@ def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:
         if tokens and not any(known(t) for t in tokens):
             out.append(m.group(1))
     return out
+
+
+def _shape(text: str) -> str:
+    """A statement with its figures blanked: parallel lines of a comparison share it."""
+    return re.sub(r"\d[\d,.]*", "#", nfkc(text).replace(" ", ""))
+
+
+def _similar(a: str, b: str) -> bool:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
 
 
 def _cut_off(text: str) -> bool:

@@ -8,14 +8,16 @@ and how high its passage ranked. When no sentence covers enough of the question,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from dataclasses import dataclass
 
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import answer_units, nfkc, tokenize
+from retrieval.text import answer_units as _answer_units, nfkc, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -217,16 +219,16 @@ class ExtractiveAnswerer:
             hits_used = {c.hit for c in chosen}
 
             numbers = {n for c in chosen for n in _NUMBER_RE.findall(nfkc(c.text))}
-            shapes = [_shape(c.text) for c in chosen]
+            shapes = [_shape(c.text) for c in chosen] if comparative else []
+            texts = {c.text for c in chosen}
 
             def gain(c: _Candidate) -> float:
                 g = sum(weights.get(t, 0.0) for t in (c.covered - covered) & own) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
-                if comparative and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
-                    if c.aspects & asked:
-                        g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
-                    if any(_similar(_shape(c.text), shape) for shape in shapes):
-                        g += 0.3  # the same statement with the other side's figures (「3,300件」 / 「3,400件」)
+                if comparative and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers and c.aspects & asked:
+                    g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
+                if comparative and c.text not in texts and any(_similar(_shape(c.text), s) for s in shapes):
+                    g += 0.3  # the same statement with the other side's figures (「3,300件」 / 「3,400件」)
                 same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
                 return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
@@ -299,16 +301,16 @@ class ExtractiveAnswerer:
         out = list(chosen)
         found = set().union(*(c.aspects for c in chosen)) & asked
         def unit_at(hit: int, pos: int) -> _Candidate:
-            text = answer_units(hits[hit].passage.text)[pos]
+            text = _units(hits[hit].passage.text)[pos]
             return by_pos.get((hit, pos)) or _Candidate(text, hit, pos, 0.0, 0.0, frozenset(), frozenset())
 
         def following(hit: int, pos: int) -> tuple[int, int] | None:
             """The unit after this one in the document: in the same passage, or the first of the retrieved
             passage that continues it (a list or sentence the chunker cut at a passage boundary)."""
-            if pos + 1 < len(answer_units(hits[hit].passage.text)):
+            if pos + 1 < len(_units(hits[hit].passage.text)):
                 return hit, pos + 1
             nxt = self._continuing(hits, hit)
-            return (nxt, 0) if nxt is not None and answer_units(hits[nxt].passage.text) else None
+            return (nxt, 0) if nxt is not None and _units(hits[nxt].passage.text) else None
 
         for c in chosen:
             if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
@@ -387,7 +389,7 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(hit.passage.section)) if hit.passage.section else set()
             heading = nfkc(hit.passage.section).replace(" ", "")
-            for pos, sentence in enumerate(answer_units(hit.passage.text)):
+            for pos, sentence in enumerate(_units(hit.passage.text)):
                 if not _informative(sentence, heading):
                     continue
                 tokens = set(tokenize(sentence))
@@ -406,6 +408,12 @@ class ExtractiveAnswerer:
                 out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects,
                                       frozenset(t for t in weights if t in tokens)))
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _units(text: str) -> tuple[str, ...]:
+    """The quotable units of a passage text (cached: the same passages come back question after question)."""
+    return tuple(_answer_units(text))
 
 
 def _is_latin(text: str) -> bool:
@@ -442,14 +450,16 @@ def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
 def _shape(text: str) -> str:
     """A statement with its figures blanked: parallel lines of a comparison share it."""
     return re.sub(r"\d[\d,.]*", "#", nfkc(text).replace(" ", ""))
 
 
+@functools.lru_cache(maxsize=65536)
 def _similar(a: str, b: str) -> bool:
-    from difflib import SequenceMatcher
-
+    if min(len(a), len(b)) < 0.75 * max(len(a), len(b)):
+        return False  # the ratio cannot reach 0.75
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import answer_units as _answer_units, nfkc, tokenize
+from retrieval.text import answer_units as _answer_units, nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -124,7 +124,8 @@ class ExtractiveAnswerer:
         if names:  # a nickname in the question also counts when the passage uses the official name
             names += [n for e in query.expansions for n in program_names(e)]
         # Passages about another program than the one the question names are not quoted beside it.
-        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names)} | {best.hit}
+        verbatim = self._spelled_out(hits, names)
+        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)} | {best.hit}
         if strict:
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
@@ -137,7 +138,7 @@ class ExtractiveAnswerer:
                 # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
                 # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
                 or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
-                       and (not names or self._mentions(hits[c.hit], names))]
+                       and (not names or self._mentions(hits[c.hit], names, verbatim))]
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
             unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
@@ -183,6 +184,12 @@ class ExtractiveAnswerer:
                 aspects = aspects - {"amount"}
         return aspects
 
+    def _spelled_out(self, hits: list[Hit], names: list[str]) -> frozenset[str]:
+        """The named programs that some considered passage spells out in full (not just their words)."""
+        texts = [squash(f"{h.passage.section}\n{self.context(h.passage)}\n{h.passage.text}")
+                 for h in hits[: self.config.passages_considered]]
+        return frozenset(n for n in names if len(squash(n)) >= 6 and any(squash(n) in t for t in texts))
+
     def _passage_coverage(self, hits: list[Hit], weights: dict[str, float]) -> list[float]:
         total = sum(weights.values()) or 1.0
         out = []
@@ -191,11 +198,19 @@ class ExtractiveAnswerer:
             out.append(sum(w for t, w in weights.items() if t in tokens) / total)
         return out
 
-    def _mentions(self, hit: Hit, names: list[str]) -> bool:
+    def _mentions(self, hit: Hit, names: list[str], verbatim: frozenset[str] = frozenset()) -> bool:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
         the passage, its section, or the lines just before it (a PR sheet names its program once)."""
-        around = set(tokenize(f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"))
+        text = f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"
+        around, flat = set(tokenize(text)), squash(text)
         for name in names:
+            if squash(name) in flat:
+                return True
+            if name in verbatim and program_names(hit.passage.section):
+                # The documents spell this name out elsewhere, and this passage sits under a program heading
+                # without it: the name's words scattered there (「省力化等の大規模成長投資補助金」 for
+                # 「省力化投資補助金」) belong to another program.
+                continue
             tokens = set(tokenize(name))
             weight = sum(self.idf(t) for t in tokens) or 1.0
             if sum(self.idf(t) for t in tokens if t in around) / weight >= self.config.name_share:

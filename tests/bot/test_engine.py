@@ -110,3 +110,9 @@ def test_which_program_answers_name_the_program(advisor):
     label = first[1:first.index("〕")]
     n = int(first.rsplit("[", 1)[1].rstrip("]"))
     assert label in next(c for c in answer.citations if c.n == n).section  # the label is the cited section
+
+
+def test_a_program_named_in_full_is_not_answered_from_another_programs_sheet(advisor):
+    # 省力化投資補助金: the documents give no cap or rate for it; the 大規模成長投資補助金 sheet (「省力化等の…」)
+    # is another program.
+    assert advisor.ask("省力化投資補助金（カタログ注文型）の補助上限額と補助率はいくらですか？").refused

@@ -74,7 +74,8 @@ _WHICH_PROGRAM_RE = re.compile(
 class ExtractiveConfig:
     min_coverage: float = 0.3  # below this share of the question, no sentence answers it
     min_aspect_coverage: float = 0.40  # the sentence stating an asked amount/rate/... must cover this much
-    passages_considered: int = 6
+    passages_considered: int = 10  # where an asked fact may be found (the gold passage is often 7th-10th)
+    passages_free: int = 6  # passages past these add a sentence only when it states an asked fact
     rank_prior: float = 0.4  # preference for sentences of higher-ranked passages
     max_sentences: int = 4
     max_chars: int = 420
@@ -238,7 +239,7 @@ class ExtractiveAnswerer:
             texts = {c.text for c in chosen}
 
             def gain(c: _Candidate) -> float:
-                g = sum(weights.get(t, 0.0) for t in (c.covered - covered) & own) / total
+                g = sum(weights.get(t, 0.0) for t in (c.own - covered) & own) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
                 if comparative and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers and c.aspects & asked:
                     g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
@@ -247,7 +248,9 @@ class ExtractiveAnswerer:
                 same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
                 return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
+            # Passages low in the ranking (past passages_free) add only a sentence stating an asked fact.
             options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
+                       and (c.hit < cfg.passages_free or bool(c.aspects & asked))
                        and used + len(c.text) <= cfg.max_chars * (1.5 if comparative else 1.0)]
             if not options:
                 break
@@ -301,6 +304,7 @@ class ExtractiveAnswerer:
                 continue
             used = sum(len(c.text) for c in out)
             options = [c for c in candidates if c not in out and answers(c) and c.coverage >= cfg.min_coverage * 0.5
+                       and (c.hit < cfg.passages_free or bool(wanted & c.aspects))
                        and used + len(c.text) <= cfg.max_chars * 1.5]
             if options:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))

@@ -38,7 +38,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "interest": (
         re.compile(r"金利|利率|利子|\binterest\b", re.I),
-        re.compile(r"\d+(\.\d+)?\s*[%％]"),  # a rate is a figure: 「優遇金利で」 alone does not answer
+        re.compile(r"\d+(\.\d+)?\s*[%％]|無利子|無利息|ゼロ金利"),  # a figure (or none): 「優遇金利で」 alone does not answer
     ),
     "amount": (
         re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|"

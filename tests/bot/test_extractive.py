@@ -20,3 +20,11 @@ def test_cut_off_sentences():
     assert _cut_off("イノベーション・プロデューサー（イノベＰ）実証事業で得られた知見を形式知化し、イノベＰガイドライン")
     assert not _cut_off("ＧＬ策定にあたっては、意見を集約して行う。")
     assert not _cut_off("令和6年度予算額 128億円（133億円）")
+
+
+def test_zero_interest_states_a_rate():
+    from bot.answerers.extractive import ASPECTS
+
+    sentence = ASPECTS["interest"][1]
+    assert sentence.search("貸付金利の当初3年間の実質無利子化の措置を講じた。")
+    assert not sentence.search("優遇金利で融資する。")

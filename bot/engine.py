@@ -141,7 +141,9 @@ class Advisor:
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
         streamed: list[str] = []
-        if not retriever.relevant(hits):
+        if not retriever.in_scope(query):
+            draft = Draft(refused=True, reason="the question's words are not the documents' words")
+        elif not retriever.relevant(hits):
             draft = Draft(refused=True, reason="no relevant passage")
         elif generative and live:
             draft = yield from self._generate(answerer.stream(query, hits, persona=persona), hits, streamed)

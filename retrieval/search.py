@@ -55,6 +55,10 @@ class Query:
         return "\n".join(p for p in parts if p)
 
 
+def _is_latin(text: str) -> bool:
+    return sum(ch.isascii() for ch in text) > 0.7 * len(text)
+
+
 class Retriever:
     def __init__(self, index: PassageIndex, glossary: Glossary | None = None, config: SearchConfig | None = None):
         self.index = index
@@ -82,7 +86,22 @@ class Retriever:
         if _FOLLOWUP_RE.search(q):
             return True
         names_one = self.glossary.names_program(q) or bool(program_names(q))
-        return len(re.sub(r"[\s?？。!！]", "", q)) <= 25 and not names_one
+        # A short question leans on the conversation only when its words are the documents' words:
+        # 「実績はどのくらいあるの？」 follows up, 「今日の天気は？」 changes the subject.
+        return len(re.sub(r"[\s?？。!！]", "", q)) <= 25 and not names_one and not self._mostly_unknown(q)
+
+    def _mostly_unknown(self, question: str) -> bool:
+        """Are most of the question's (Japanese) content words ones no document uses, with no glossary
+        word standing in? Then it is about something else (「今日の東京の天気を教えて」)."""
+        tokens = [t for t in tokenize(question) if not t.isascii()]
+        if self.index is None or not tokens or self.glossary.expand(question):
+            return False
+        unknown = sum(1 for t in tokens if not self.index.knows(t))
+        return unknown * 2 >= len(tokens) and unknown > 0
+
+    def in_scope(self, query: Query) -> bool:
+        """Could the documents speak to this question at all (see `_mostly_unknown`)?"""
+        return _is_latin(query.question) or not self._mostly_unknown(query.question)
 
     def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
         return self.search_query(self.build_query(question, history), k)

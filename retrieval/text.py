@@ -138,6 +138,8 @@ def fact_present(fact: str, text: str) -> bool:
     if needle and needle in hay:
         return True
     aliased = match_form(add_year_aliases(nfkc(fact)))
+    if aliased != needle and aliased in hay:  # 2024年3月末 in 「2024年3月末まで」 (both carry the alias)
+        return True
     if aliased != needle and any(part and part in hay for part in aliased.split(needle, 1)[1:] if part):
         return True
     amounts = yen_amounts(fact)
@@ -157,10 +159,24 @@ def answer_units(text: str) -> list[str]:
     pieces = []
     for paragraph in text.split("\n"):
         for sentence in split_sentences(paragraph) or [paragraph]:
-            s = sentence.strip()
-            if len(s) >= 6 or re.search(r"\d", s) and len(s) >= 3:
-                pieces.append(s)
+            for part in _split_items(sentence.strip()):
+                s = part.strip()
+                if len(s) >= 6 or re.search(r"\d", s) and len(s) >= 3:
+                    pieces.append(s)
     return pieces
+
+
+# Items a PDF line run together: 「〇補助上限額：…〇補助率：…」, 「…強化。・補助率…」 (a marker inside the line).
+_ITEM_MARK_RE = re.compile(r"(?<=[^\s〇○●◆■□◇・※①-⑳])\s*(?=[〇○●◆■□◇•⚫][^\s〇○●◆■□◇•⚫]|※(?!\d)\S)")
+ITEM_SPLIT_CHARS = 50
+
+
+def _split_items(unit: str) -> list[str]:
+    """A long unit that runs several bulleted items together is quoted item by item."""
+    if len(unit) < ITEM_SPLIT_CHARS:
+        return [unit]
+    parts = [p for p in _ITEM_MARK_RE.split(unit) if p.strip()]
+    return parts if len(parts) > 1 else [unit]
 
 
 # --- morphological analysis -------------------------------------------------------------------
@@ -207,12 +223,17 @@ def tokenize(text: str) -> list[str]:
     return list(_tokens(text))
 
 
+_BULLET_ZERO_RE = re.compile(r"(?<![〇一二三四五六七八九十百千\d])〇(?![〇一二三四五六七八九十百千\d])")
+
+
 @functools.lru_cache(maxsize=65536)
 def _tokens(text: str) -> tuple[str, ...]:
     from sudachipy import SplitMode
 
     # Case is kept until each token ("IT" the acronym is not "it"); years get both 和暦 and 西暦 forms.
     norm = add_year_aliases(normalize(text, lower=False))
+    # 〇 opening an item (「〇補助上限額：」) is a bullet, not the numeral Sudachi would glue to the next word.
+    norm = _BULLET_ZERO_RE.sub("○ ", norm)
     tokens: list[str] = []
     for chunk in _chunks(norm):
         for m in _sudachi().tokenize(chunk, SplitMode.C):

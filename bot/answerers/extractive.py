@@ -8,14 +8,16 @@ and how high its passage ranked. When no sentence covers enough of the question,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from dataclasses import dataclass
 
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import answer_units, nfkc, tokenize
+from retrieval.text import answer_units as _answer_units, nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -36,7 +38,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "interest": (
         re.compile(r"金利|利率|利子|\binterest\b", re.I),
-        re.compile(r"\d+(\.\d+)?\s*[%％]"),  # a rate is a figure: 「優遇金利で」 alone does not answer
+        re.compile(r"\d+(\.\d+)?\s*[%％]|無利子|無利息|ゼロ金利"),  # a figure (or none): 「優遇金利で」 alone does not answer
     ),
     "amount": (
         re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|"
@@ -48,8 +50,8 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*/\s*\d+|\d+\s*分の\s*\d+|\d+(\.\d+)?\s*[%％]|[0-9一二三四五六七八九十]割|定額"),
     ),
     "count": (
-        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|者数|社数|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関)(?!\s*(当たり|あたり))"
+        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|何回|回数|者数|社数|\bhow many\b|\bnumber of\b", re.I),
+        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回)(?!\s*(当たり|あたり))"
                    r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
     "period": (
@@ -71,8 +73,9 @@ _WHICH_PROGRAM_RE = re.compile(
 @dataclass(frozen=True)
 class ExtractiveConfig:
     min_coverage: float = 0.3  # below this share of the question, no sentence answers it
-    min_aspect_coverage: float = 0.45  # the sentence stating an asked amount/rate/... must cover this much
-    passages_considered: int = 6
+    min_aspect_coverage: float = 0.40  # the sentence stating an asked amount/rate/... must cover this much
+    passages_considered: int = 10  # where an asked fact may be found (the gold passage is often 7th-10th)
+    passages_free: int = 6  # passages past these add a sentence only when it states an asked fact
     rank_prior: float = 0.4  # preference for sentences of higher-ranked passages
     max_sentences: int = 4
     max_chars: int = 420
@@ -82,6 +85,8 @@ class ExtractiveConfig:
     all_aspects: bool = True  # every fact asked for (上限額 and 補助率) must be stated, not just one
     stand_in: float = 1.0  # weight of glossary words (町工場 -> 中小製造業) standing in for the user's words
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
+    aspect_boost: float = 2.0  # weight of the words naming what is asked (上限額, 補助率, 期間) over other words
+    part_coverage: float = 0.34  # share of a sub-question's words a sentence must say to answer that part
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class _Candidate:
     score: float
     covered: frozenset[str]
     aspects: frozenset[str]
+    own: frozenset[str] = frozenset()  # question words the sentence itself says (not via its heading)
 
 
 class ExtractiveAnswerer:
@@ -115,24 +121,40 @@ class ExtractiveAnswerer:
             return Draft(refused=True, reason=f"coverage {most:.2f} < {cfg.min_coverage}")
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
         strict = asked - {"period"}
+        names = program_names(query.question)
+        if names:  # a nickname in the question also counts when the passage uses the official name
+            names += [n for e in query.expansions for n in program_names(e)]
+        # Passages about another program than the one the question names are not quoted beside it.
+        verbatim = self._spelled_out(hits, names)
+        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)} | {best.hit}
         if strict:
-            names = program_names(query.question)
-            if names:  # a nickname in the question also counts when the passage uses the official name
-                names += [n for e in query.expansions for n in program_names(e)]
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
-            stating = [c for c in candidates if strict & c.aspects and c.coverage >= need
-                       and (not names or self._mentions(hits[c.hit], names))]
+            unknown = _unknown_subjects(query.question, self.known)
+            if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
+                return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
+            passage_cov = self._passage_coverage(hits, weights)
+            stating = [c for c in candidates if strict & self._states(c, query.question) and (
+                c.coverage >= need
+                # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
+                # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
+                or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
+                       and (not names or self._mentions(hits[c.hit], names, verbatim))]
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
             unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
             if not stating or cfg.all_aspects and unstated:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
-        chosen = self._select(best, candidates, weights, asked, query.question)
-        chosen = self._with_neighbours(chosen, candidates, asked)
-        # Read in document order within each passage, passages in rank order.
-        chosen.sort(key=lambda c: (c.hit, c.pos))
+        chosen = self._select(best, [c for c in candidates if c.hit in about | {best.hit}], weights, asked,
+                              query.question)
+        chosen = self._cover_parts(chosen, candidates, weights, query.question)
+        chosen = self._with_terms(chosen, candidates, query.question)
+        order: dict[tuple[int, int], tuple[int, int]] = {}
+        chosen = self._with_neighbours(chosen, candidates, asked, hits, order)
+        # Read in document order within each passage, passages in rank order; what runs on into the next
+        # passage of the document is read right after what it continues.
+        chosen.sort(key=lambda c: order.get((c.hit, c.pos), (c.hit, c.pos)))
         return Draft(sentences=self._labelled(chosen, hits, query.question))
 
     @staticmethod
@@ -150,11 +172,46 @@ class ExtractiveAnswerer:
             out.append(Sentence(text=c.text, hit=c.hit, label=label))
         return out
 
-    def _mentions(self, hit: Hit, names: list[str]) -> bool:
+    @staticmethod
+    def _states(c: _Candidate, question: str) -> frozenset[str]:
+        """The asked kinds of fact a sentence really gives. An amount asked per unit (「1事業主あたり」「1台あたり」)
+        needs a per-unit figure or a cap, and a budget line (「予算額 128億円」) answers only a question on budgets."""
+        aspects = c.aspects
+        if "amount" in aspects:
+            q, text = nfkc(question), nfkc(c.text)
+            per_unit = _PER_UNIT_Q_RE.search(q) and not _PER_UNIT_S_RE.search(text)
+            budget_only = "予算" not in q and _BUDGET_RE.search(text) and not _GRANT_AMOUNT_RE.search(text)
+            if per_unit or budget_only:
+                aspects = aspects - {"amount"}
+        return aspects
+
+    def _spelled_out(self, hits: list[Hit], names: list[str]) -> frozenset[str]:
+        """The named programs that some considered passage spells out in full (not just their words)."""
+        texts = [squash(f"{h.passage.section}\n{self.context(h.passage)}\n{h.passage.text}")
+                 for h in hits[: self.config.passages_considered]]
+        return frozenset(n for n in names if len(squash(n)) >= 6 and any(squash(n) in t for t in texts))
+
+    def _passage_coverage(self, hits: list[Hit], weights: dict[str, float]) -> list[float]:
+        total = sum(weights.values()) or 1.0
+        out = []
+        for hit in hits[: self.config.passages_considered]:
+            tokens = set(tokenize(f"{hit.passage.section}\n{hit.passage.text}"))
+            out.append(sum(w for t, w in weights.items() if t in tokens) / total)
+        return out
+
+    def _mentions(self, hit: Hit, names: list[str], verbatim: frozenset[str] = frozenset()) -> bool:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
         the passage, its section, or the lines just before it (a PR sheet names its program once)."""
-        around = set(tokenize(f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"))
+        text = f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"
+        around, flat = set(tokenize(text)), squash(text)
         for name in names:
+            if squash(name) in flat:
+                return True
+            if name in verbatim and program_names(hit.passage.section):
+                # The documents spell this name out elsewhere, and this passage sits under a program heading
+                # without it: the name's words scattered there (「省力化等の大規模成長投資補助金」 for
+                # 「省力化投資補助金」) belong to another program.
+                continue
             tokens = set(tokenize(name))
             weight = sum(self.idf(t) for t in tokens) or 1.0
             if sum(self.idf(t) for t in tokens if t in around) / weight >= self.config.name_share:
@@ -170,24 +227,31 @@ class ExtractiveAnswerer:
         comparative = bool(_COMPARATIVE_RE.search(nfkc(question)))
         # Earlier turns pick the passage; only the question's own words justify another sentence.
         own = set(tokenize(question)) & set(weights) or set(weights)
-        while len(chosen) < cfg.max_sentences:
+        # A comparison states each side: room for two more sentences.
+        while len(chosen) < cfg.max_sentences + (2 if comparative else 0):
             covered = set().union(*(c.covered for c in chosen))
             found = set().union(*(c.aspects for c in chosen)) & asked
             used = sum(len(c.text) for c in chosen)
             hits_used = {c.hit for c in chosen}
 
             numbers = {n for c in chosen for n in _NUMBER_RE.findall(nfkc(c.text))}
+            shapes = [_shape(c.text) for c in chosen] if comparative else []
+            texts = {c.text for c in chosen}
 
             def gain(c: _Candidate) -> float:
-                g = sum(weights.get(t, 0.0) for t in (c.covered - covered) & own) / total
+                g = sum(weights.get(t, 0.0) for t in (c.own - covered) & own) / total
                 g += 0.3 * len((c.aspects & asked) - found) / max(len(asked), 1)
-                if comparative and c.aspects & asked and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers:
+                if comparative and set(_NUMBER_RE.findall(nfkc(c.text))) - numbers and c.aspects & asked:
                     g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
+                if comparative and c.text not in texts and any(_similar(_shape(c.text), s) for s in shapes):
+                    g += 0.3  # the same statement with the other side's figures (「3,300件」 / 「3,400件」)
                 same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
                 return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
+            # Passages low in the ranking (past passages_free) add only a sentence stating an asked fact.
             options = [c for c in candidates if c not in chosen and c.coverage >= cfg.min_coverage
-                       and used + len(c.text) <= cfg.max_chars]
+                       and (c.hit < cfg.passages_free or bool(c.aspects & asked))
+                       and used + len(c.text) <= cfg.max_chars * (1.5 if comparative else 1.0)]
             if not options:
                 break
             pick = max(options, key=lambda c: (gain(c), c.score))
@@ -196,30 +260,119 @@ class ExtractiveAnswerer:
             chosen.append(pick)
         return chosen
 
-    def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate],
-                         asked: set[str]) -> list[_Candidate]:
+    def _with_terms(self, chosen: list[_Candidate], candidates: list[_Candidate], question: str) -> list[_Candidate]:
+        """To 「使える補助金はある？」「国から何かお金は出る？」 the answer is a program and what it gives: with the
+        sentence that names the program comes its passage's line on the grant (上限額, 補助率), when it has one."""
+        if not _WHICH_PROGRAM_RE.search(nfkc(question)) or asked_aspects(question) & {"amount", "rate"}:
+            return chosen
+        out = list(chosen)
+        used = sum(len(c.text) for c in out)
+        for hit in dict.fromkeys(c.hit for c in chosen[:2]):
+            terms = [c for c in candidates if c.hit == hit and c not in out and c.aspects & {"amount", "rate"}
+                     and _GRANT_AMOUNT_RE.search(nfkc(c.text)) and not _BUDGET_RE.search(nfkc(c.text))]
+            for c in sorted(terms, key=lambda c: -c.score)[:2]:
+                if used + len(c.text) <= self.config.max_chars * 1.5:
+                    out.append(c)
+                    used += len(c.text)
+        return out
+
+    def _cover_parts(self, chosen: list[_Candidate], candidates: list[_Candidate], weights: dict[str, float],
+                     question: str) -> list[_Candidate]:
+        """A question asking two things (「何名に増やすの？ヒアリングの回数の目標は？」) gets a sentence for each:
+        a part whose own words and asked fact no chosen sentence states brings the sentence that states it best."""
+        cfg = self.config
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return chosen
+        out = list(chosen)
+        for part in parts:
+            wanted = asked_aspects(part)
+            # What the part is about (「ヒアリング」「目標」); the words naming the fact asked (「回数」) are
+            # answered by a sentence stating such a fact (「年12,000回」), checked apart.
+            tokens = {t for t in tokenize(part) if t in weights} - (aspect_terms(part) if wanted else set())
+            total = sum(weights[t] for t in tokens)
+            if not total:
+                continue
+
+            def says(c: _Candidate) -> float:
+                return sum(weights[t] for t in tokens & c.own) / total
+
+            def answers(c: _Candidate) -> bool:
+                return says(c) >= cfg.part_coverage and (not wanted or bool(wanted & c.aspects))
+
+            if any(answers(c) for c in out):
+                continue
+            used = sum(len(c.text) for c in out)
+            options = [c for c in candidates if c not in out and answers(c) and c.coverage >= cfg.min_coverage * 0.5
+                       and (c.hit < cfg.passages_free or bool(wanted & c.aspects))
+                       and used + len(c.text) <= cfg.max_chars * 1.5]
+            if options:
+                out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
+        return out
+
+    def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate], asked: set[str],
+                         hits: list[Hit], order: dict[tuple[int, int], tuple[int, int]]) -> list[_Candidate]:
         """Bring along what a chosen sentence announces or qualifies in the lines right after it:
-        the items after 「以下の…」, and a following ※/なお sentence or one stating an asked fact."""
+        the items after 「以下の…」, the rest of a sentence a line break cut, and a following ※/なお
+        sentence or one stating an asked fact."""
         cfg = self.config
         by_pos = {(c.hit, c.pos): c for c in candidates}
         out = list(chosen)
         found = set().union(*(c.aspects for c in chosen)) & asked
+        def unit_at(hit: int, pos: int) -> _Candidate:
+            text = _units(hits[hit].passage.text)[pos]
+            return by_pos.get((hit, pos)) or _Candidate(text, hit, pos, 0.0, 0.0, frozenset(), frozenset())
+
+        def following(hit: int, pos: int) -> tuple[int, int] | None:
+            """The unit after this one in the document: in the same passage, or the first of the retrieved
+            passage that continues it (a list or sentence the chunker cut at a passage boundary)."""
+            if pos + 1 < len(_units(hits[hit].passage.text)):
+                return hit, pos + 1
+            nxt = self._continuing(hits, hit)
+            return (nxt, 0) if nxt is not None and _units(hits[nxt].passage.text) else None
+
         for c in chosen:
             if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
-                size, pos = 0, c.pos + 1
-                while (nxt := by_pos.get((c.hit, pos))) and size + len(nxt.text) <= cfg.max_list_chars:
+                # Every item, short ones (「①成長・挑戦への支援」) included: a list is asked for whole.
+                size, at, k = 0, following(c.hit, c.pos), 1
+                while at is not None and size + len(unit_at(*at).text) <= cfg.max_list_chars:
+                    nxt = unit_at(*at)
+                    if at[0] != c.hit and not _ITEM_START_RE.match(nfkc(nxt.text)):
+                        break  # the next passage goes on with something else
                     if nxt not in out:
                         out.append(nxt)
+                        order[at] = (c.hit, c.pos + k) if at[0] != c.hit else at
                     size += len(nxt.text)
-                    pos += 1
+                    at, k = following(*at), k + 1
+                continue
+            at = following(c.hit, c.pos)
+            if at is not None and at[0] != c.hit:
+                nxt = unit_at(*at)
+                if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)) and nxt not in out:
+                    out.append(nxt)  # the sentence goes on in the next passage
+                    order[at] = (c.hit, c.pos + 1)
                 continue
             nxt = by_pos.get((c.hit, c.pos + 1))
             if nxt is None or nxt in out:
+                continue
+            if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)):
+                out.append(nxt)  # 「…イノベＰガイドライン」 + 「（ＧＬ）を策定する（令和７年度中）。」
+                found |= nxt.aspects & asked
                 continue
             if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
                 out.append(nxt)
                 found |= nxt.aspects & asked
         return out
+
+    @staticmethod
+    def _continuing(hits: list[Hit], i: int) -> int | None:
+        """The retrieved passage (index into hits) that starts right where passage i ends, if any."""
+        p = hits[i].passage
+        for j, h in enumerate(hits):
+            q = h.passage
+            if j != i and q.source == p.source and 0 < q.start_line - p.end_line <= 3:
+                return j
+        return None
 
     def _question_weights(self, query: Query) -> tuple[dict[str, float], dict[str, float]]:
         """Question words with their weight, and glossary/history words that may stand in for them."""
@@ -229,6 +382,11 @@ class ExtractiveAnswerer:
         for token in tokenize(query.question):
             if self.known(token):
                 weights[token] = max(weights.get(token, 0.0), self.idf(token))
+        # The words that name the fact asked for (「補助上限額」 in 「令和6年度の補助上限額」) matter most:
+        # a budget line matching the year must not outweigh the line that states the cap.
+        for token in aspect_terms(query.question):
+            if token in weights:
+                weights[token] *= self.config.aspect_boost
         if query.context:
             for token in tokenize(query.context):
                 if self.known(token):
@@ -250,7 +408,7 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(hit.passage.section)) if hit.passage.section else set()
             heading = nfkc(hit.passage.section).replace(" ", "")
-            for pos, sentence in enumerate(answer_units(hit.passage.text)):
+            for pos, sentence in enumerate(_units(hit.passage.text)):
                 if not _informative(sentence, heading):
                     continue
                 tokens = set(tokenize(sentence))
@@ -266,8 +424,15 @@ class ExtractiveAnswerer:
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
                     + self.config.rank_prior / (1 + i)
                 )
-                out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects))
+                out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects,
+                                      frozenset(t for t in weights if t in tokens)))
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _units(text: str) -> tuple[str, ...]:
+    """The quotable units of a passage text (cached: the same passages come back question after question)."""
+    return tuple(_answer_units(text))
 
 
 def _is_latin(text: str) -> bool:
@@ -280,6 +445,63 @@ def _informative(unit: str, heading: str) -> bool:
     if squashed and squashed in heading or _LABEL_RE.match(squashed):
         return False
     return bool(re.search(r"\d", unit)) or len(squashed) >= 20 or squashed.endswith("。")
+
+
+_ITEM_START_RE = re.compile(r"^([・○●◆◇■□※▶▷➢➤✓•◎★☆〇⚫\-–]|[①-⑳]|[(][0-9a-zア-ン]{1,2}[)]|[0-9]{1,2}[.])")
+_PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|,? and (?=(?:what|how|when|where|which|who|by when|in how)\b)",
+                            re.I)
+
+
+_PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
+_PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")
+_BUDGET_RE = re.compile(r"予算額?|予備費|計上|内数|百万円\s*[)）]")
+_GRANT_AMOUNT_RE = re.compile(r"補助|助成|給付|支給|貸付|融資|上限|限度|控除")
+_COUNT_SUBJECT_RE = re.compile(r"([一-龥ァ-ヶー]{1,6}?)(者数|件数|社数|人数)")
+
+
+def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:
+    """What a count asked for counts (受検 in 「受検者数」), when no document uses the word at all."""
+    out = []
+    for m in _COUNT_SUBJECT_RE.finditer(nfkc(question)):
+        tokens = [t for t in tokenize(m.group(1)) if t not in {"者", "数", "人"}]
+        if tokens and not any(known(t) for t in tokens):
+            out.append(m.group(1))
+    return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _shape(text: str) -> str:
+    """A statement with its figures blanked: parallel lines of a comparison share it."""
+    return re.sub(r"\d[\d,.]*", "#", nfkc(text).replace(" ", ""))
+
+
+@functools.lru_cache(maxsize=65536)
+def _similar(a: str, b: str) -> bool:
+    if min(len(a), len(b)) < 0.75 * max(len(a), len(b)):
+        return False  # the ratio cannot reach 0.75
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
+
+
+def _cut_off(text: str) -> bool:
+    """Does this unit stop in the middle of a sentence (a PDF line break, a split paragraph)?"""
+    t = nfkc(text).rstrip()
+    return len(t) >= 25 and bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff、]$", t))
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate things a question asks: 「…は何名？…の目標は？」 -> two parts."""
+    parts = [p.strip() for p in _PART_SPLIT_RE.split(nfkc(question)) if p and p.strip()]
+    return [p for p in parts if len(p) >= 4]
+
+
+def aspect_terms(question: str) -> set[str]:
+    """Tokens of the words in the question that name the kind of fact asked for (上限額, 補助率, 期間…)."""
+    q = nfkc(question)
+    out: set[str] = set()
+    for q_re, _ in ASPECTS.values():
+        for m in q_re.finditer(q):
+            out.update(tokenize(m.group(0)))
+    return out
 
 
 def asked_aspects(question: str) -> set[str]:

@@ -34,6 +34,9 @@ def test_answer_cites_the_passages_it_quotes(advisor):
     "東京都の飲食店向けの家賃補助はいくらまで出ますか？",
     "サポイン事業の公募の締切日はいつですか？",
     "How do I bake sourdough bread?",
+    "今日の東京の天気を教えて",
+    "人材確保等支援助成金は、1事業主あたりいくら支給されますか？",  # per-unit amount: no document gives one
+    "2020年度の技能検定の受検者数と合格者数はそれぞれ何人でしたか？",  # counts of what no document counts
 ])
 def test_out_of_scope_questions_are_refused(advisor, question):
     answer = advisor.ask(question)
@@ -51,6 +54,25 @@ def test_followup_uses_the_conversation(advisor):
     assert not follow.refused
     assert any("Go-Tech" in c.section or "研究開発支援事業" in c.section for c in follow.citations)
     assert [r.source for r in follow.retrieved[:3]] != [r.source for r in alone.retrieved[:3]] or alone.refused
+
+
+def test_an_off_topic_short_question_is_not_a_followup(advisor):
+    first_q = "サポイン事業の補助上限額は？"
+    first = advisor.ask(first_q)
+    history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.answer}]
+    assert advisor.ask("今日の天気は？", history=history).refused
+    assert not advisor.ask("その補助率は？", history=history).refused
+
+
+def test_a_question_in_two_parts_gets_both_answered(advisor):
+    history = [{"role": "user", "content": "令和6年度の中小企業取引対策事業では何をするんですか？"}]
+    answer = advisor.ask("下請Gメンは何名に増やすの？ヒアリングの回数の目標は？", history=history)
+    assert fact_present("330名", answer.answer) and fact_present("12,000回", answer.answer)
+
+
+def test_a_cap_question_is_answered_by_the_cap_not_the_budget(advisor):
+    answer = advisor.ask("成長型中小企業等研究開発支援事業（Go-Tech事業）の令和6年度の補助上限額を教えてください。")
+    assert fact_present("4,500万円", answer.answer) and fact_present("9,750万円", answer.answer)
 
 
 def test_stream_yields_status_deltas_citations_then_done(advisor):
@@ -88,3 +110,9 @@ def test_which_program_answers_name_the_program(advisor):
     label = first[1:first.index("〕")]
     n = int(first.rsplit("[", 1)[1].rstrip("]"))
     assert label in next(c for c in answer.citations if c.n == n).section  # the label is the cited section
+
+
+def test_a_program_named_in_full_is_not_answered_from_another_programs_sheet(advisor):
+    # 省力化投資補助金: the documents give no cap or rate for it; the 大規模成長投資補助金 sheet (「省力化等の…」)
+    # is another program.
+    assert advisor.ask("省力化投資補助金（カタログ注文型）の補助上限額と補助率はいくらですか？").refused

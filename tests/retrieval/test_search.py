@@ -30,6 +30,18 @@ def test_followup_detection():
     assert not r.is_followup("ものづくり補助金の補助率と補助上限額を教えてください。")
 
 
+def test_a_short_question_in_other_words_is_not_a_followup():
+    class Known:  # an index that knows only the documents' words
+        def knows(self, token):
+            return token in {"補助", "率", "実績", "東京"}
+
+    r = Retriever(index=Known(), glossary=glossary())
+    assert r.is_followup("実績はどのくらいあるの？")
+    assert not r.is_followup("今日の天気は？")
+    assert not r.in_scope(r.build_query("今日の東京の天気を教えて"))
+    assert r.in_scope(r.build_query("補助率は？"))
+
+
 def test_followup_query_carries_the_earlier_question():
     r = Retriever(index=None, glossary=glossary())
     history = [{"role": "user", "content": "サポイン事業とは何ですか？"}, {"role": "assistant", "content": "…"}]

@@ -44,6 +44,8 @@ def test_yen_amounts(text, yen):
     ("2/3", "補助率は２／３以内"), ("2/3", "補助率は3分の2以内"), ("4,500万円", "上限4500万円"),
     ("R2", "令和2年度補正"), ("H30", "平成30年度"), ("2024年度", "令和6年度予算"), ("1.2億円", "1億2000万円を計上"),
     ("2 分の 1", "2分の1に軽減"),
+    ("2024年3月末", "貸付制度は2024年3月末まで"), ("令和元年4月", "令和元年4月より開始"),
+    ("2024年3月末", "令和6年3月末まで"),
 ])
 def test_fact_present_accepts_equivalent_forms(fact, text):
     assert fact_present(fact, text)
@@ -79,3 +81,15 @@ def test_answer_units_split_lines_and_sentences():
 def test_tokenize_keeps_latin_words_and_drops_english_function_words():
     assert tokenize("How does the IT support work?") == ["it", "support", "work"]
     assert "サポート" not in tokenize("support")
+
+
+def test_answer_units_split_items_a_line_runs_together():
+    from retrieval.text import answer_units
+
+    units = answer_units("〇補助上限額：（通常枠）単年4,500万円、３年間9,750万円〇補助率：（中小企業者等）原則2/3以内")
+    assert units == ["〇補助上限額：（通常枠）単年4,500万円、３年間9,750万円", "〇補助率：（中小企業者等）原則2/3以内"]
+
+
+def test_tokenize_reads_a_leading_zero_sign_as_a_bullet():
+    assert "上限額" in tokenize("〇補助上限額：単年4,500万円")
+    assert "2020" in tokenize("二〇二〇年")

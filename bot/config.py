@@ -37,10 +37,16 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"  # "redis://host:6379" to share the limit between workers
     cors_origins: list[str] = Field(default_factory=list)  # closed unless listed
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
+    # program catalogue (issue 8): list/filter/comparison questions answered from corpus/programs.yaml
+    catalogue_answers: bool = True
 
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'advisor.db'}"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.corpus_dir / "programs.yaml"
 
     @property
     def glossary_path(self) -> Path:

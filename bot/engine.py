@@ -77,6 +77,17 @@ class Advisor:
             self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
         return self._answerer
 
+    @property
+    def catalogue_answers(self):
+        """The catalogue answerer (None when turned off or when corpus/ has no programs.yaml); loaded once."""
+        if not self.settings.catalogue_answers:
+            return None
+        if not hasattr(self, "_catalogue_answers"):
+            from bot.catalogue_answers import CatalogueAnswers
+
+            self._catalogue_answers = CatalogueAnswers.load(self.settings.catalogue_path, self.settings.corpus_dir)
+        return self._catalogue_answers
+
     def ready(self) -> bool:
         """Index loaded and its vector store reachable (the web server's readiness check)."""
         try:
@@ -111,9 +122,12 @@ class Advisor:
         query = retriever.build_query(question, history)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
-        draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(refused=True,
-                                                                                             reason="no relevant passage")
-        answer = self._compose(draft, hits)
+        # List, filter and comparison questions are answered from the program catalogue (a cited table).
+        answer = self.catalogue_answers.answer(question, hits, history) if self.catalogue_answers else None
+        if answer is None:
+            draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(
+                refused=True, reason="no relevant passage")
+            answer = self._compose(draft, hits)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
         if answer.refused:

@@ -360,7 +360,8 @@ def _document_program(doc: Document, glossary: Glossary, title: str) -> Program 
     if not officials:
         return None
     name = officials[0]
-    at = next((n for n, ln in enumerate(lines, 1) if squash(name) in squash(ln)), None)
+    at = next((n for n, ln in enumerate(lines, 1) if squash(ln).startswith(squash(name))),
+              next((n for n, ln in enumerate(lines, 1) if squash(name) in squash(ln)), None))
     if at is None:
         return None
     fields: dict[str, Cited] = {}
@@ -803,7 +804,8 @@ def _kind(lines: Sequence[str], start: int, end: int, source: str, title: str, t
         if any(w in squash(title) for w in words):
             return Cited(value=kind, source=source, start_line=title_line, end_line=title_line)
     short = [(n, squash(lines[n - 1])) for n in range(start, end + 1)
-             if lines[n - 1].strip() and len(nfkc(lines[n - 1]).strip()) <= 24 and "。" not in lines[n - 1]]
+             if lines[n - 1].strip() and len(nfkc(lines[n - 1]).strip()) <= 24 and "。" not in lines[n - 1]
+             and not _is_header(lines[n - 1])]
     for kind in ("基金", "税制", "補助", "委託", "融資", "その他"):
         for n, text in short:
             hit = any(w in text for w in KINDS[kind]) if kind != "融資" else re.fullmatch(r"(出資|融資|貸付)等?", text)
@@ -1017,25 +1019,31 @@ def _name_key(name: str) -> str:
     return squash(name).lower()
 
 
-def programs_named(text: str, catalogue: Catalogue) -> list[Program]:
-    """Programs whose official name or nickname occurs in `text`, longest names first, each once."""
+def named_spans(text: str, catalogue: Catalogue) -> list[tuple[str, list[Program]]]:
+    """Each program mention in `text` (official name or nickname, longest first, NFKC), in text order,
+    with every entry that name may mean: one mention of サポイン事業 is one program, however many entries."""
     key = _name_key(text)
-    found: list[Program] = []
-    spans: list[tuple[int, int]] = []
-    names = sorted(((n, p) for p in catalogue.programs for n in p.names() if len(_name_key(n)) >= 3),
-                   key=lambda x: -len(_name_key(x[0])))
-    for n, p in names:
-        k = _name_key(n)
+    spans: dict[tuple[int, int], tuple[str, list[Program]]] = {}
+    names = sorted({_name_key(n) for p in catalogue.programs for n in p.names() if len(_name_key(n)) >= 3},
+                   key=len, reverse=True)
+    for k in names:
         pos = key.find(k)
         while pos >= 0:
-            if not any(a < pos + len(k) and pos < b for a, b in spans) or any(
-                    (a, b) == (pos, pos + len(k)) for a, b in spans):
-                spans.append((pos, pos + len(k)))
-                if p not in found:
-                    found.append(p)
+            if not any(a < pos + len(k) and pos < b for a, b in spans):
+                entries = [p for p in catalogue.programs if any(_name_key(n) == k for n in p.names())
+                           or _name_key(p.name).startswith(k + "(")]
+                spans[(pos, pos + len(k))] = (k, entries)
                 break
             pos = key.find(k, pos + 1)
-    return found
+    return [spans[s] for s in sorted(spans)]
+
+
+def programs_named(text: str, catalogue: Catalogue) -> list[Program]:
+    """Programs whose official name or nickname occurs in `text`, in the order the text names them."""
+    out: list[Program] = []
+    for _, entries in named_spans(text, catalogue):
+        out.extend(p for p in entries if p not in out)
+    return out
 
 
 def filter_programs(programs: Iterable[Program], kind: str | None = None, word: str | None = None) -> list[Program]:

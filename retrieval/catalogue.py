@@ -463,7 +463,7 @@ _BUDGET_RE = re.compile(
 _BUDGET_LABEL_RE = re.compile(r"^(.*?(?:予算額|要求額|総額))")
 _DIVISION_RE = re.compile(
     r"^(?:[（(][0-9０-９]+[)）])?\s*((?:中小企業庁|資源エネルギー庁|特許庁|[^\s。、]{1,12}局|商務・サービスG|"
-    r"[^\s。、]{1,12}グループ)[^。、]{0,30}?(?:課|室|部|局|庁|チーム|G|グループ))\s*$")
+    r"[^\s。、]{1,12}グループ)[^。]{0,40}?(?:課|室|部|局|庁|チーム|G|グループ))\s*$")
 _DIVISION_TAIL_RE = re.compile(r"^(?:[（(][0-9０-９]+[)）])?\s*((?:中小企業庁|[^\s。、]{1,12}局)[^。、]{0,30}(?:課|室|部|局|庁))\s*$")
 _SUBUNIT_RE = re.compile(r"^[^\s。、]{1,16}(?:課|室|チーム)$")
 _MINISTRY_RE = re.compile(r"(中小企業庁|資源エネルギー庁|特許庁|経済産業省|文部科学省|厚生労働省|内閣府|国土交通省|環境省|総務省)")
@@ -731,20 +731,23 @@ def _cap_rate_period(lines: Sequence[str], start: int, end: int, source: str) ->
                                           end_line=n)
                     break
     if "rate" not in out:
+        # The scheme diagram: 「補助（2/3）」 or 「補助」 over 「（1/3以下）」. A fraction (what the recipient
+        # gets) wins over 定額 (often the grant to the administering body).
+        found: list[Cited] = []
         for n in range(start, end + 1):
             line = nfkc(lines[n - 1]).strip()
             if m := _INLINE_SCHEME_RATE_RE.search(line):
-                out["rate"] = Cited(value=_raw_slice(lines[n - 1], m.group(1)), source=source, start_line=n,
-                                    end_line=n)
-                break
-            if line.endswith("補助") and n < end:
+                found.append(Cited(value=_raw_slice(lines[n - 1], m.group(1)), source=source, start_line=n,
+                                   end_line=n))
+            elif line.endswith("補助") and n < end:
                 k = n + 1
                 while k <= end and not lines[k - 1].strip():
                     k += 1
                 if k <= end and _SCHEME_RATE_RE.match(nfkc(lines[k - 1]).strip()):
-                    out["rate"] = Cited(value="補助" + lines[k - 1].strip(), source=source,
-                                        start_line=n, end_line=k)
-                    break
+                    found.append(Cited(value="補助" + lines[k - 1].strip(), source=source, start_line=n,
+                                       end_line=k))
+        if found:
+            out["rate"] = next((c for c in found if re.search(r"\d", c.value)), found[0])
     return out
 
 

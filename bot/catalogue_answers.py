@@ -20,7 +20,7 @@ from retrieval.loaders import LoadError, load
 from retrieval.text import add_year_aliases, nfkc, squash
 from retrieval.types import Hit
 
-_COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|どちらが|compare|comparison|difference|\bvs\.?\b", re.I)
+_COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|どちらが|どっち|compare|comparison|difference|\bvs\.?\b", re.I)
 _CLASS = r"(?:補助金|事業(?![主者所])|制度|支援策|施策|基金|プログラム|助成金|融資|税制)"
 # A request for a list of programs: 一覧/リスト, or どんな/どのような/何が right before a program word,
 # or 「…事業は何がありますか」 (not 「対象になる費用はどんな…」 or 「必要がありますか」).
@@ -106,9 +106,12 @@ class CatalogueAnswers:
         """One group of candidate entries per program the text names (entries that only record where a
         document mentions a program give way to entries with facts)."""
         groups = []
-        for _, entries in named_spans(q, self.catalogue):
+        for key, entries in named_spans(q, self.catalogue):
             described = [p for p in entries if p.fields]
             group = described or entries
+            # 「…支援補助金」 also finds 「…支援補助金（災害復興事業）」; the exact name comes first, the
+            # qualified one is kept for a question that asks for its year or budget (予備費).
+            group.sort(key=lambda p: squash(p.name).lower().startswith(key + "("))
             # 「戦略的基盤技術高度化支援事業（サポイン事業）」: a name and its nickname are one program.
             if group and not any({id(p) for p in group} & {id(p) for p in g} for g in groups):
                 groups.append(group)
@@ -148,7 +151,10 @@ class CatalogueAnswers:
         for a list every entry passing the filters, one per program name."""
         if request.kind == "comparison":
             # A year or 補正/予備費 in the question picks among a program's entries when it can.
-            groups = [[p for p in g if _passes(p, request.filters, self.catalogue)] or g for g in request.groups]
+            groups = [[p for p in g if _passes(p, request.filters, self.catalogue)] if request.filters else []
+                      for g in request.groups]
+            groups = [narrowed or [p for p in g if squash(p.name) == squash(g[0].name)]
+                      for narrowed, g in zip(groups, request.groups)]
             # Compare like with like: prefer the document that describes most of the named programs.
             sources = {p.heading.source for g in groups for p in g}
             shared = max(sources, key=lambda s: (sum(any(p.heading.source == s for p in g) for g in groups),

@@ -78,14 +78,24 @@ class Advisor:
         return self._answerer
 
     @property
+    def catalogue(self):
+        """The program catalogue of corpus/programs.yaml (empty when there is none); read once."""
+        if not hasattr(self, "_catalogue"):
+            from retrieval.catalogue import Catalogue
+
+            self._catalogue = Catalogue.load(self.settings.catalogue_path)
+        return self._catalogue
+
+    @property
     def catalogue_answers(self):
-        """The catalogue answerer (None when turned off or when corpus/ has no programs.yaml); loaded once."""
+        """The catalogue answerer (None when turned off or when the catalogue is empty); built once."""
         if not self.settings.catalogue_answers:
             return None
         if not hasattr(self, "_catalogue_answers"):
             from bot.catalogue_answers import CatalogueAnswers
 
-            self._catalogue_answers = CatalogueAnswers.load(self.settings.catalogue_path, self.settings.corpus_dir)
+            self._catalogue_answers = (CatalogueAnswers(self.catalogue, self.settings.corpus_dir)
+                                       if self.catalogue.programs else None)
         return self._catalogue_answers
 
     def ready(self) -> bool:

@@ -636,7 +636,7 @@ def _section_body(lines: Sequence[str], start: int, end: int, header: str, skip:
     h = None
     for n in range(start, end + 1):
         s = _squash_line(lines[n - 1])
-        if s.startswith(squash(header)) and not s[len(squash(header)):].startswith(("・", "、", "及び")):
+        if s.startswith(squash(header)) and not s[len(squash(header)):].startswith(("・概要", "、申請概要", "及び")):
             rest = s[len(squash(header)):]
             nxt = next((lines[k - 1] for k in range(n + 1, end + 1) if lines[k - 1].strip()), "")
             if (not rest or _is_header(rest)) and _is_header(nxt):
@@ -735,17 +735,27 @@ def _cap_rate_period(lines: Sequence[str], start: int, end: int, source: str) ->
         # gets) wins over 定額 (often the grant to the administering body).
         found: list[Cited] = []
         for n in range(start, end + 1):
-            line = nfkc(lines[n - 1]).strip()
-            if m := _INLINE_SCHEME_RATE_RE.search(line):
-                found.append(Cited(value=_raw_slice(lines[n - 1], m.group(1)), source=source, start_line=n,
-                                   end_line=n))
-            elif line.endswith("補助") and n < end:
-                k = n + 1
-                while k <= end and not lines[k - 1].strip():
-                    k += 1
-                if k <= end and _SCHEME_RATE_RE.match(nfkc(lines[k - 1]).strip()):
-                    found.append(Cited(value="補助" + lines[k - 1].strip(), source=source, start_line=n,
-                                       end_line=k))
+            raw = lines[n - 1].strip()
+            at = raw.find("補助")
+            if at < 0:
+                continue
+            tail = raw[at:]
+            if not re.match(r"^補助※?\s*(?:[（(]|$)", nfkc(tail)):
+                continue
+            # the parenthesis may close on this line, or on one of the next two non-blank lines
+            text, last, k = tail, n, n + 1
+            while not re.search(r"[）)]", text[text.find("補助") + 2:]) and k <= min(end, n + 4):
+                nxt = lines[k - 1].strip()
+                if nxt:
+                    if not text.rstrip("※").endswith("補助") and not re.search(r"[（(]", text) or \
+                            text.rstrip("※").endswith("補助") and not re.match(r"^[（(]", nfkc(nxt)):
+                        break
+                    text, last = text + nxt, k
+                k += 1
+            m = re.match(r"^(補助※?\s*[（(][^）)]*[）)])", nfkc(text))
+            if not m or not re.search(r"\d\s*/\s*\d|定額", m.group(1)):
+                continue
+            found.append(Cited(value=_raw_slice(text, m.group(1)), source=source, start_line=n, end_line=last))
         if found:
             out["rate"] = next((c for c in found if re.search(r"\d", c.value)), found[0])
     return out
@@ -768,35 +778,44 @@ def _target(lines: Sequence[str], start: int, end: int, source: str, skip: set[i
     """Who may apply: an SME word in the scheme diagram, else a 「…を対象と」 phrase, else any recipient word."""
     best = _recipient(lines, start, end, skip, _TARGET_WORDS[:_SME_WORDS])
     if best is not None:
-        return Cited(value=best[0], source=source, start_line=best[1], end_line=best[1])
+        return Cited(value=best[0], source=source, start_line=best[1], end_line=best[2])
     for n in range(start, end + 1):
         m = _TARGET_SENTENCE_RE.search(lines[n - 1])
         if m and len(m.group(1).strip()) >= 4:
-            phrase = re.split(r"[、。]\s*(?=[^、。]*を対象)", m.group(1))[-1].strip().lstrip("-・ ")
+            phrase = re.split(r"[、。]\s*(?=[^、。]*を対象)", m.group(1))[-1].strip().lstrip("-・•● ")
             phrase = phrase.split("、", 1)[-1] if len(phrase) > 60 else phrase
-            if 3 <= len(phrase) <= 80 and not phrase.startswith(("採択", "上記")):
+            if 3 <= len(phrase) <= 80 and not phrase.startswith(("採択", "上記")) and not re.search(r"庁|局|省", phrase):
                 return Cited(value=phrase, source=source, start_line=n, end_line=n)
     best = _recipient(lines, start, end, skip, _TARGET_WORDS)
     if best is None:
         return None
-    return Cited(value=best[0], source=source, start_line=best[1], end_line=best[1])
+    return Cited(value=best[0], source=source, start_line=best[1], end_line=best[2])
 
 
 def _recipient(lines: Sequence[str], start: int, end: int, skip: set[int],
-               words: Sequence[str]) -> tuple[str, int] | None:
-    """The most specific recipient word on a short line (a scheme diagram box), not an office name."""
-    best: tuple[int, str, int] | None = None
+               words: Sequence[str]) -> tuple[str, int, int] | None:
+    """The most specific recipient word at the start of a short line (a scheme diagram box), not an office
+    name; a box split over two short lines (「中小」「企業等」) is read as one."""
+    best: tuple[int, str, int, int] | None = None
     for n in range(start, end + 1):
         if n in skip:
             continue
         line = nfkc(lines[n - 1]).strip()
-        if not line or len(line) > 30 or "。" in line or re.search(r"庁|局|課|室", line):
+        if not line or len(line) > 30 or "。" in line or re.search(r"庁|局|課|室", line) or _SUB_RE.match(line) \
+                or re.search(r"(事業|補助金)[)）]?$", line):
             continue
-        for rank, word in enumerate(words):
-            if word in line and (best is None or rank < best[0]):
-                best = (rank, word, n)
-                break
-    return (best[1], best[2]) if best else None
+        candidates = [(line, n)]
+        nxt = nfkc(lines[n]).strip() if n < end else ""
+        if len(line) <= 8 and nxt and len(nxt) <= 8:
+            candidates.append((line + nxt, n + 1))
+        for text, last in candidates:
+            # A box label starts the line or one of its space-separated pieces (「国 民間企業等」).
+            leads = [re.sub(r"^[・･•(（\[［①-⑳0-9]+", "", piece) for piece in text.split()]
+            for rank, word in enumerate(words):
+                if any(lead.startswith(word) for lead in leads) and (best is None or rank < best[0]):
+                    best = (rank, word, n, last if not line.startswith(word) or len(line) < len(word) else n)
+                    break
+    return (best[1], best[2], best[3]) if best else None
 
 
 def _kind(lines: Sequence[str], start: int, end: int, source: str, title: str, title_line: int) -> Cited | None:
@@ -830,7 +849,7 @@ def _division(lines: Sequence[str], sheet: Sheet, source: str) -> Cited | None:
             k = n + 1
             while k <= sheet.end and k <= n + 6:  # 「中小企業庁経営支援部」 then 「経営支援課」 「技術・経営革新課」
                 nxt = nfkc(lines[k - 1]).strip()
-                if nxt and not _SUBUNIT_RE.match(nxt):
+                if nxt and not (_SUBUNIT_RE.match(nxt) or _DIVISION_RE.match(nxt)):
                     break
                 if nxt:
                     last = k

@@ -191,14 +191,17 @@ class CatalogueAnswers:
         table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for p in rows[:MAX_ROWS]:
             label = p.name + (f"（{p.nicknames[0]}）" if p.nicknames else "")
-            cells = [f"{_cell(label)} [{cite(p, p.heading)}]"]
+            heading = _title_block(p)
+            cells = [f"{_cell(label)} [{cite(p, heading)}]"]
             for f in request.columns:
                 c, note, owner = self._field(p, f)
                 if c is None:
                     cells.append("記載なし")
                     continue
                 value = c.value if f not in _LONG_FIELDS or len(c.value) <= CELL_CHARS else c.value[:CELL_CHARS] + "…"
-                cells.append(f"{note}{_cell(value)} [{cite(owner, c)}]")
+                # the title and its 予算額 line right under it are one block: one citation for both cells
+                where = heading if owner is p and f == "budget" and heading is not p.heading else c
+                cells.append(f"{note}{_cell(value)} [{cite(owner, where)}]")
             table.append("| " + " | ".join(cells) + " |")
         intro = self._intro(request, rows)
         notes = []
@@ -243,6 +246,15 @@ class CatalogueAnswers:
         lines = self._lines[c.source]
         text = "\n".join(lines[c.start_line - 1:c.end_line]).strip()
         return text or c.value
+
+
+def _title_block(p: Program) -> Cited:
+    """A sheet's title with the 予算額 line right under it (at most two lines apart), as one range."""
+    b = p.fields.get("budget")
+    h = p.heading
+    if b and b.source == h.source and 0 <= b.start_line - h.end_line <= 2:
+        return Cited(value=h.value, source=h.source, start_line=h.start_line, end_line=b.end_line)
+    return h
 
 
 def _cell(text: str) -> str:

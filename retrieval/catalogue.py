@@ -510,16 +510,19 @@ def _squash_line(s: str) -> str:
 
 
 def _pages(lines: Sequence[str]) -> list[tuple[int, int]]:
-    """(start, end) 1-based line ranges separated by runs of >= 3 blank lines (PDF page breaks)."""
+    """(start, end) 1-based line ranges separated by runs of >= 3 empty lines (PDF page breaks).
+
+    Lines of spaces are text-box leftovers inside a page, not breaks: only truly empty lines count.
+    """
     pages, start, blanks = [], 1, 0
     for i, line in enumerate(lines, 1):
-        if line.strip():
-            if blanks >= _PAGE_BREAK and i - blanks > start:
-                pages.append((start, i - blanks - 1))
-                start = i
-            blanks = 0
-        else:
+        if line == "":
             blanks += 1
+            continue
+        if line.strip() and blanks >= _PAGE_BREAK and i - blanks > start:
+            pages.append((start, i - blanks - 1))
+            start = i
+        blanks = 0
     pages.append((start, len(lines)))
     return pages
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.schema import Answer, Citation, RetrievedPassage
-from retrieval.catalogue import FIELD_LABELS, KINDS, Catalogue, Cited, Program, named_spans
+from retrieval.catalogue import FIELD_LABELS, Catalogue, Cited, Program, named_spans
 from retrieval.corpus import Manifest
 from retrieval.loaders import LoadError, load
 from retrieval.text import add_year_aliases, nfkc, squash
@@ -301,4 +301,4 @@ def _passes(p: Program, filters: dict[str, str], catalogue: Catalogue) -> bool:
     return True
 
 
-__all__ = ["CatalogueAnswers", "Request", "KINDS"]
+__all__ = ["CatalogueAnswers", "Request"]

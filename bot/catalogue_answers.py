@@ -64,7 +64,9 @@ class CatalogueAnswers:
     def __init__(self, catalogue: Catalogue, corpus_dir: Path) -> None:
         self.catalogue = catalogue
         self.corpus_dir = corpus_dir
-        self._titles = {f: e.title for f, e in Manifest.load(corpus_dir).entries.items()}
+        manifest = Manifest.load(corpus_dir).entries
+        self._titles = {f: e.title for f, e in manifest.items()}
+        self._years = {f: e.fiscal_year for f, e in manifest.items()}
         self._lines: dict[str, tuple[str, ...]] = {}
 
     @classmethod
@@ -199,6 +201,9 @@ class CatalogueAnswers:
                     cells.append("記載なし")
                     continue
                 value = c.value if f not in _LONG_FIELDS or len(c.value) <= CELL_CHARS else c.value[:CELL_CHARS] + "…"
+                if f == "budget" and "年度" not in value and self._years.get(c.source):
+                    # 「42億円」 in a white paper: say which year's document it comes from (the manifest's words)
+                    note = f"{note}〔{self._years[c.source]}の資料〕"
                 # the title and its 予算額 line right under it are one block: one citation for both cells
                 where = heading if owner is p and f == "budget" and heading is not p.heading else c
                 cells.append(f"{note}{_cell(value)} [{cite(owner, where)}]")

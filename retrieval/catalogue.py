@@ -224,6 +224,7 @@ class Coverage:
     headings: list[str]  # distinct program names the documents head or name (see `program_mentions`)
     missing: list[str]
     filled: dict[str, int]  # field -> entries that have it
+    sheets: Coverage | None = None  # the same shares over entries of budget PR sheets only
 
     @property
     def covered(self) -> int:
@@ -236,8 +237,14 @@ class Coverage:
         pct = 100 * self.covered / len(self.headings) if self.headings else 100.0
         fills = ", ".join(f"{k} {self.filled.get(k, 0)}/{self.entries} ({100 * self.share(k):.0f}%)"
                           for k in ("budget", "target", "rate", "cap", "purpose", "support", "outcomes"))
-        return (f"coverage: {self.covered}/{len(self.headings)} program headings in the documents are in the "
+        text = (f"coverage: {self.covered}/{len(self.headings)} program headings in the documents are in the "
                 f"catalogue ({pct:.0f}%); {self.entries} entries; fields filled: {fills}")
+        if self.sheets is not None:
+            s = self.sheets
+            text += (f"\n  of which {s.entries} budget-sheet entries (a 予算額 line): "
+                     + ", ".join(f"{k} {s.filled.get(k, 0)}/{s.entries} ({100 * s.share(k):.0f}%)"
+                                 for k in ("budget", "target", "rate", "cap", "purpose", "support", "outcomes")))
+        return text
 
 
 @dataclass
@@ -291,22 +298,30 @@ def coverage(catalogue: Catalogue, docs: dict[str, Document], glossary: Glossary
     missing = [h for h in headings if _name_key(h) not in known
                and not any(k.startswith(_name_key(h)) for k in known)]
     filled = {k: sum(1 for p in catalogue.programs if k in p.fields) for k in FIELDS}
-    return Coverage(len(catalogue.programs), headings, missing, filled)
+    sheet_entries = [p for p in catalogue.programs if "budget" in p.fields and _BUDGET_RE.match(p.fields["budget"].value)]
+    sheets = Coverage(len(sheet_entries), [], [], {k: sum(1 for p in sheet_entries if k in p.fields) for k in FIELDS})
+    return Coverage(len(catalogue.programs), headings, missing, filled, sheets)
 
 
 def program_mentions(docs: dict[str, Document], glossary: Glossary) -> list[str]:
     """Program names the documents head or name, counted once each (NFKC, spaces ignored):
 
-    1. the title of every sheet with a budget line (令和…予算額 / 国庫債務負担行為…), as `sheet_titles` finds it;
+    1. the title of every sheet with a budget line (令和…予算額 / 国庫債務負担行為…), as `find_sheets` finds it;
     2. every program heading inside a sheet (「（１）…事業（…補助金）」, 「①…事業（…）」);
-    3. every glossary program whose official name ends in 事業/補助金/制度/助成金/税制 and appears in a document.
+    3. in a document without budget sheets (the white paper), every numbered measure heading that names a
+       program: a budget in parentheses (「（42億円）」) or a name ending in 事業/制度/税制/補助金/助成金/… ;
+    4. every glossary program whose official name ends in 事業/補助金/制度/助成金/税制 and appears in a document.
     """
     names: dict[str, str] = {}
     for doc in docs.values():
-        for sheet in find_sheets(doc, glossary):
+        sheets = find_sheets(doc, glossary)
+        for sheet in sheets:
             names.setdefault(_name_key(sheet.name), sheet.name)
         for sub in find_subprograms(doc, glossary):
             names.setdefault(_name_key(sub.name), sub.name)
+        if not sheets:
+            for m in find_measures(doc, glossary):
+                names.setdefault(_name_key(m.name), m.name)
     joined = {src: squash("".join(doc.lines)) for src, doc in docs.items()}
     for official in glossary.programs:
         if re.search(r"(事業|補助金|制度|助成金|税制)$", nfkc(official)) and any(
@@ -342,6 +357,7 @@ def extract(docs: dict[str, Document], glossary: Glossary, titles: dict[str, str
         if not any(p.parent is None for p in programs):
             if doc_program := _document_program(docs[source], glossary, titles.get(source, "")):
                 programs.insert(0, doc_program)
+            programs.extend(_measures(docs[source], glossary))
         for p in programs:
             out.setdefault(p.id, p)
     known = {_name_key(n) for p in out.values() for n in p.names()}
@@ -391,6 +407,126 @@ def _document_program(doc: Document, glossary: Glossary, title: str) -> Program 
     return Program(id=f"{name}｜{source}", name=name, nicknames=_nicknames(name, None, glossary),
                    heading=Cited(value=name, source=source, start_line=at, end_line=at),
                    fields={k: fields[k] for k in FIELDS if k in fields})
+
+
+_MEASURE_RE = re.compile(r"^\s*(?:[（(][0-9０-９]{1,2}[)）]|[①-⑳])")
+_MEASURE_SUFFIX_RE = re.compile(r"(事業|事業費|制度|税制|補助金|助成金|給付金|交付金|プログラム|プロジェクト|基金|融資|貸付|"
+                                r"資金|支援センター|ハイスクール)$")
+_MONEY_RE = re.compile(r"円|内数|財政投融資|政策金融|予算")
+
+
+@dataclass
+class Measure:
+    """A numbered measure heading of a white paper: 「⑫環境調和型プロセス技術の開発事業（42億円）」."""
+
+    name: str
+    nickname: str | None
+    budget: str | None  # the parenthesised amount as written (「131億 20百万円の内数」)
+    ministries: str | None  # 「＜経産省、文科省＞」 without the brackets
+    start: int
+    end: int
+    text: str  # the heading lines joined (the document's text)
+
+
+def find_measures(doc: Document, glossary: Glossary) -> list[Measure]:
+    """Numbered headings that name a program (a budget in parentheses, or a program-like name); a
+    heading that only repeats another (「再掲」) or groups the items under it is not one."""
+    lines = doc.lines
+    out: list[Measure] = []
+    for n, line in enumerate(lines, 1):
+        if not _MEASURE_RE.match(line):
+            continue
+        text, last = line.strip(), n
+        for k in range(n + 1, min(len(lines), n + 3) + 1):
+            nxt = lines[k - 1].strip()
+            if not nxt or _MEASURE_RE.match(lines[k - 1]):  # a blank line, or the first item under a group
+                break
+            open_parens = len(re.findall(r"[（(＜<]", text)) - len(re.findall(r"[）)＞>]", text))
+            if open_parens > 0 or len(nxt) <= 40 and not text.endswith(("）", ")", "＞")) and (
+                    re.search(r"[）)＞>]$", nxt) or re.match(r"^[（(]", nxt)):
+                text, last = text + nxt, k
+            else:
+                break
+        body = nfkc(_MEASURE_RE.sub("", text, count=1)).replace("\ufffd", "").strip()
+        body = re.sub(r"\s+", "", body) if not re.search(r"[A-Za-z] [A-Za-z]", body) else body
+        ministries = None
+        if m := re.search(r"<([^<>]+)>$", body):
+            ministries, body = m.group(1), body[:m.start()].rstrip()
+        budget = None
+        groups = list(re.finditer(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)", body))
+        if groups and groups[-1].end() == len(body) and _MONEY_RE.search(groups[-1].group(1)):
+            budget, body = groups[-1].group(1), body[:groups[-1].start()].rstrip()
+        if budget and "再掲" in budget or "再掲" in body:
+            continue
+        name, nickname = _split_name(body, glossary)
+        if not re.search(r"[ぁ-んァ-ヶ一-龥A-Za-z]{3}", name) or len(name) > 60:
+            continue
+        if not (budget or _MEASURE_SUFFIX_RE.search(name)):
+            continue
+        out.append(Measure(name, nickname, budget, ministries, n, last, _joined(lines, n, last)))
+    return out
+
+
+def _measures(doc: Document, glossary: Glossary) -> list[Program]:
+    """One entry per white-paper measure heading: name, budget and ministries as written, and the first
+    sentence of the text under it (what was done) as its support."""
+    lines, source = doc.lines, doc.source
+    out = []
+    for m in find_measures(doc, glossary):
+        fields: dict[str, Cited] = {}
+        heading_lines = [lines[k - 1] for k in range(m.start, m.end + 1)]
+        if m.budget and _raw_in(m.budget, heading_lines):
+            fields["budget"] = Cited(value=_raw_in(m.budget, heading_lines), source=source, start_line=m.start,
+                                     end_line=m.end)
+        if m.ministries and _raw_in(m.ministries, heading_lines):
+            fields["ministry"] = Cited(value=_raw_in(m.ministries, heading_lines), source=source,
+                                       start_line=m.start, end_line=m.end)
+        for kind, pattern in (("税制", r"税制"), ("補助", r"補助金$|補助事業$"), ("委託", r"委託費$"), ("基金", r"基金$"),
+                              ("融資", r"融資|貸付|資金"), ("その他", r"交付金$|助成金$|給付金$")):
+            if re.search(pattern, m.name):
+                fields["kind"] = Cited(value=kind, source=source, start_line=m.start, end_line=m.end)
+                break
+        first = next((k for k in range(m.end + 1, min(len(lines), m.end + 3) + 1) if lines[k - 1].strip()), None)
+        if first is not None and not _MEASURE_RE.match(lines[first - 1]):
+            last = first
+            # the first sentence, across PDF breaks and a single blank line, never into the next heading
+            while last < min(len(lines), first + 10) and not _joined(lines, first, last).endswith("。"):
+                nxt = last + 1 if lines[last].strip() else last + 2
+                if nxt > len(lines) or not lines[nxt - 1].strip() or _MEASURE_RE.match(lines[nxt - 1]):
+                    break
+                last = nxt
+            text = _joined(lines, first, last)
+            if "。" in text:
+                text = text[:text.index("。") + 1]
+                fields["support"] = Cited(value=text.strip(), source=source, start_line=first, end_line=last)
+                for k in range(first, last + 1):  # 「…を対象に」 in that sentence names who it is for
+                    t = _TARGET_SENTENCE_RE.search(lines[k - 1])
+                    phrase = re.split(r"[、。]", t.group(1))[-1].strip().lstrip("のをにはがと") if t else ""
+                    if 3 <= len(phrase) <= 60 and not re.search(r"庁|局|省", phrase):
+                        fields["target"] = Cited(value=phrase, source=source, start_line=k, end_line=k)
+                        break
+        out.append(Program(id=f"{m.name}｜{source}", name=m.name, nicknames=_nicknames(m.name, m.nickname, glossary),
+                           heading=Cited(value=m.text, source=source, start_line=m.start, end_line=m.end),
+                           fields={k: fields[k] for k in FIELDS if k in fields}))
+    return out
+
+
+def _raw_in(normalised: str, raw_lines: Sequence[str]) -> str | None:
+    """The spelling of `normalised` (found in the NFKC, space-less heading) within the raw heading lines."""
+    joined = "".join(ln.strip() for ln in raw_lines)
+    target = squash(normalised)
+    for i in range(len(joined)):
+        if not squash(joined[i]):
+            continue
+        acc = ""
+        for j in range(i, len(joined)):
+            acc += joined[j]
+            sq = squash(acc)
+            if sq == target:
+                return acc.strip()
+            if not target.startswith(sq):
+                break
+    return None
 
 
 def _mentions(doc: Document, glossary: Glossary, known: set[str]) -> list[Program]:

@@ -45,7 +45,7 @@ def test_catalogue_check_passes_and_reports_coverage():
 
 def test_catalogue_check_fails_on_a_tampered_value(tmp_path):
     data = yaml.safe_load((CORPUS / "programs.yaml").read_text(encoding="utf-8"))
-    entry = data["programs"][5]
+    entry = next(p for p in data["programs"][5:] if p["fields"])
     key = next(iter(entry["fields"]))
     entry["fields"][key]["value"] = "資料にない値"
     bad = tmp_path / "programs.yaml"

@@ -17,7 +17,7 @@ from bot.schema import Answer, Citation, RetrievedPassage
 from retrieval.catalogue import FIELD_LABELS, Catalogue, Cited, Program, named_spans
 from retrieval.corpus import Manifest
 from retrieval.loaders import LoadError, load
-from retrieval.text import add_year_aliases, nfkc, squash
+from retrieval.text import add_year_aliases, nfkc, squash, tokenize
 from retrieval.types import Hit
 
 _COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|どちらが|どっち|compare|comparison|difference|\bvs\.?\b", re.I)
@@ -40,6 +40,13 @@ LIST_COLUMNS = ("kind", "budget", "target")
 _LONG_FIELDS = {"purpose", "support", "outcomes"}
 _KIND_WORDS: list[tuple[str, str]] = [(r"基金", "基金"), (r"税制", "税制"), (r"融資|貸付|出資", "融資"),
                                       (r"委託", "委託"), (r"補助金|補助事業", "補助")]
+_MARKER_RE = re.compile(r"\[(\d+)\]")
+# Words of a comparison question that ask nothing beyond the table (after program names and field words go).
+_PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "比べる", "くらべる", "教える", "説明", "違い", "違う", "比較", "比べる", "比べ", "異なる", "差", "点", "両者", "両方",
+                "事業", "補助金", "制度", "税制", "支援", "内容", "概要", "特徴", "場合", "ところ", "どちら", "どっち", "高い",
+                "低い", "大きい", "多い", "少ない", "令和", "年度", "当初", "補正", "予備費", "予算", "額", "率", "一覧", "表",
+                "まとめる", "お願い", "下さる", "ください", "見る", "たい", "知る", "いう", "なる", "ある", "いる", "する",
+                "できる", "これ", "何", "いくら", "どう", "どの", "どれ", "どんな", "よう", "的", "等", "など", "ほう", "方"}
 _TOPIC_RE = re.compile(r"([^\s、。「」『』？?をはがにでとの]{2,20}?)(?:向け|向き|関連|分野|に関する|に関わる|のため|を対象)")
 _ERA_RE = re.compile(r"(令和|平成)\s*([0-9０-９元]+)\s*年度?")
 _WESTERN_RE = re.compile(r"(20[0-9]{2})\s*年度?")
@@ -113,7 +120,8 @@ class CatalogueAnswers:
             group = described or entries
             # 「…支援補助金」 also finds 「…支援補助金（災害復興事業）」; the exact name comes first, the
             # qualified one is kept for a question that asks for its year or budget (予備費).
-            group.sort(key=lambda p: squash(p.name).lower().startswith(key + "("))
+            group.sort(key=lambda p: squash(p.name).lower() != key and key not in
+                       {squash(n).lower() for n in p.nicknames})
             # 「戦略的基盤技術高度化支援事業（サポイン事業）」: a name and its nickname are one program.
             if group and not any({id(p) for p in group} & {id(p) for p in g} for g in groups):
                 groups.append(group)
@@ -155,7 +163,7 @@ class CatalogueAnswers:
             # A year or 補正/予備費 in the question picks among a program's entries when it can.
             groups = [[p for p in g if _passes(p, request.filters, self.catalogue)] if request.filters else []
                       for g in request.groups]
-            groups = [narrowed or [p for p in g if squash(p.name) == squash(g[0].name)]
+            groups = [narrowed or [p for p in g if squash(p.name) == squash(g[0].name)] or g
                       for narrowed, g in zip(groups, request.groups)]
             # Compare like with like: prefer the document that describes most of the named programs.
             sources = {p.heading.source for g in groups for p in g}
@@ -218,6 +226,39 @@ class CatalogueAnswers:
         answer = Answer(answer=text, refused=False, citations=ordered,
                         retrieved=[RetrievedPassage.of(h.passage, score=h.score) for h in hits])
         answer._hits = hits
+        return answer
+
+    def needs_passages(self, question: str) -> bool:
+        """Does a comparison ask for more than the catalogue's fields (「貸付実績を比較」, 「前年度と比べて」)?
+
+        The words left once program names, field words and comparison words are taken out decide.
+        """
+        q = nfkc(question)
+        for key, entries in named_spans(q, self.catalogue):
+            for name in sorted({n for p in entries for n in p.names()}, key=len, reverse=True):
+                q = q.replace(nfkc(name), " ")
+        for pattern, _ in _FIELD_WORDS:
+            q = re.sub(pattern, " ", q, flags=re.I)
+        q = _COMPARE_RE.sub(" ", q)
+        return any(t not in _PLAIN_WORDS and not re.fullmatch(r"[\d.,/%]+|[ぁ-ん]{1,2}", t) for t in tokenize(q))
+
+    def combine(self, table: Answer, passages: Answer) -> Answer:
+        """The table, then the passage answer with its [n] renumbered after the table's citations."""
+        if passages.refused or not passages.citations:
+            return table
+        citations = list(table.citations)
+        where = {(c.source, c.start_line, c.end_line): c.n for c in citations}
+        renumber: dict[int, int] = {}
+        for c in passages.citations:
+            key = (c.source, c.start_line, c.end_line)
+            if key not in where:
+                where[key] = len(citations) + 1
+                citations.append(c.model_copy(update={"n": where[key]}))
+            renumber[c.n] = where[key]
+        text = _MARKER_RE.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", passages.answer)
+        answer = Answer(answer=f"{table.answer}\n\n資料の関連する記載:\n{text}", refused=False, citations=citations,
+                        retrieved=table.retrieved)
+        answer._hits = table.hits
         return answer
 
     def _field(self, p: Program, f: str) -> tuple[Cited | None, str, Program]:

@@ -132,12 +132,17 @@ class Advisor:
         query = retriever.build_query(question, history)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
-        # List, filter and comparison questions are answered from the program catalogue (a cited table).
-        answer = self.catalogue_answers.answer(question, hits, history) if self.catalogue_answers else None
-        if answer is None:
+        # List, filter and comparison questions are answered from the program catalogue (a cited table);
+        # when the question also asks what the catalogue does not hold, passages follow the table.
+        catalogue = self.catalogue_answers
+        table = catalogue.answer(question, hits, history) if catalogue else None
+        if table is None or catalogue.needs_passages(question):
             draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(
                 refused=True, reason="no relevant passage")
             answer = self._compose(draft, hits)
+            answer = catalogue.combine(table, answer) if table is not None else answer
+        else:
+            answer = table
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
         if answer.refused:

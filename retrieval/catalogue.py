@@ -1191,8 +1191,9 @@ def named_spans(text: str, catalogue: Catalogue) -> list[tuple[str, list[Program
         pos = key.find(k)
         while pos >= 0:
             if not any(a < pos + len(k) and pos < b for a, b in spans):
+                # 「…事業」 also means 「…事業費」 and 「…事業（令和6年能登半島地震）」 (a budget line or a qualifier)
                 entries = [p for p in catalogue.programs if any(_name_key(n) == k for n in p.names())
-                           or _name_key(p.name).startswith(k + "(")]
+                           or _name_key(p.name).startswith(k + "(") or _name_key(p.name) == k + "費"]
                 spans[(pos, pos + len(k))] = (k, entries)
                 break
             pos = key.find(k, pos + 1)

@@ -83,3 +83,14 @@ def test_stream_sends_each_citation_before_its_marker(advisor):
             seen.add(event.citation.n)
         elif event.type == "delta":
             assert all(int(n) in seen for n in _CELL_MARK.findall(event.text))
+
+
+def test_a_comparison_asking_more_than_the_fields_adds_passages(advisor):
+    q = "日本政策金融公庫の「平成30年7月豪雨特別貸付」と「令和元年台風第19号等特別貸付」の2021年3月末までの貸付実績を比較してください。"
+    answer = advisor.ask(q)
+    assert "|---" in answer.answer and "資料の関連する記載" in answer.answer
+    assert "1,600" in answer.answer  # the 貸付実績 comes from the passages, not from the catalogue
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert {int(n) for n in _CELL_MARK.findall(answer.answer)} <= set(numbers)
+    check_shapes("ask", answer.model_dump_json())

@@ -251,8 +251,10 @@ def catalogue() -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of corpus/programs.yaml.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--redraft", "redraft", multiple=True, metavar="ID",
+              help="Draft this reviewed entry again (it comes back as origin: extracted). Repeatable.")
 @_fail_cleanly
-def catalogue_build(out: Path | None, dry_run: bool) -> None:
+def catalogue_build(out: Path | None, dry_run: bool, redraft: tuple[str, ...]) -> None:
     """Draft entries from the documents and merge them in; reviewed entries are kept as they are."""
     from retrieval.catalogue import CatalogueError, build
 
@@ -260,12 +262,13 @@ def catalogue_build(out: Path | None, dry_run: bool) -> None:
     target = out or settings.catalogue_path
     try:
         result, report = build(settings.corpus_dir, target if target.exists() else settings.catalogue_path,
-                               on_error=lambda msg: click.echo(f"skipped: {msg}", err=True))
+                               on_error=lambda msg: click.echo(f"skipped: {msg}", err=True), redraft=redraft)
     except CatalogueError as exc:
         raise click.ClickException(str(exc)) from exc
     for label, ids in (("added", report.added), ("updated", report.updated),
                        ("dropped (no longer in the documents)", report.dropped),
-                       ("reviewed, no longer extracted (kept; check them)", report.stale_reviewed)):
+                       ("reviewed, no longer extracted (kept; check them)", report.stale_reviewed),
+                       ("reviewed (kept as is), but the extractor now reads it otherwise", report.draft_differs)):
         for pid in ids:
             click.echo(f"{label}: {pid}", err=True)
     click.echo(f"catalogue: {len(result.programs)} programs (added {len(report.added)}, updated "

@@ -339,6 +339,7 @@ class BuildReport:
     updated: list[str] = field(default_factory=list)
     kept_reviewed: list[str] = field(default_factory=list)
     stale_reviewed: list[str] = field(default_factory=list)  # reviewed, no longer extracted: kept, check them
+    draft_differs: list[str] = field(default_factory=list)  # reviewed, kept, but a fresh draft reads otherwise
     dropped: list[str] = field(default_factory=list)  # extracted drafts whose program left the documents
 
 
@@ -553,16 +554,25 @@ def _mentions(doc: Document, glossary: Glossary, known: set[str]) -> list[Progra
     return out
 
 
-def merge(existing: Catalogue, drafts: list[Program]) -> tuple[Catalogue, BuildReport]:
-    """Reviewed entries stay as they are; extracted drafts replace earlier drafts; new ones are added."""
+def merge(existing: Catalogue, drafts: list[Program], redraft: Iterable[str] = ()) -> tuple[Catalogue, BuildReport]:
+    """Reviewed entries stay as they are; extracted drafts replace earlier drafts; new ones are added.
+
+    `redraft` names reviewed entries a person wants drafted again (they come back as `extracted`).
+    """
     report = BuildReport()
     old = existing.by_id()
+    unknown = set(redraft) - set(old)
+    if unknown:
+        raise CatalogueError(f"no entry with id {sorted(unknown)[0]!r} to draft again")
+    old = {k: v for k, v in old.items() if k not in set(redraft)}
     merged: dict[str, Program] = {}
     for d in drafts:
         prev = old.get(d.id)
         if prev is not None and prev.reviewed:
             merged[d.id] = prev
             report.kept_reviewed.append(d.id)
+            if (prev.fields, prev.nicknames, prev.heading) != (d.fields, d.nicknames, d.heading):
+                report.draft_differs.append(d.id)
         else:
             merged[d.id] = d
             if prev is None:
@@ -581,13 +591,14 @@ def merge(existing: Catalogue, drafts: list[Program]) -> tuple[Catalogue, BuildR
     return Catalogue(ordered), report
 
 
-def build(corpus_dir: Path, path: Path | None = None, on_error=None) -> tuple[Catalogue, BuildReport]:
+def build(corpus_dir: Path, path: Path | None = None, on_error=None,
+          redraft: Iterable[str] = ()) -> tuple[Catalogue, BuildReport]:
     """Extract drafts from the corpus and merge them into the catalogue at `path` (not written here)."""
     path = path or corpus_dir / CATALOGUE
     docs = load_documents(corpus_dir, on_error)
     glossary = Glossary.load(corpus_dir / "glossary.yaml")
     titles = {f: e.title for f, e in Manifest.load(corpus_dir).entries.items()}
-    return merge(Catalogue.load(path), extract(docs, glossary, titles))
+    return merge(Catalogue.load(path), extract(docs, glossary, titles), redraft)
 
 
 # --- the rule-based extractor ------------------------------------------------------------------------

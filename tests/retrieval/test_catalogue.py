@@ -137,11 +137,18 @@ def test_build_on_a_new_document_keeps_reviewed_entries(tmp_path):
     _doc(corpus / "b.txt", "販路開拓デジタル化支援事業", "8.4億円", "販路開拓")
     catalogue2, report2 = build(corpus)
     assert report2.kept_reviewed == [entry.id] and len(report2.added) == 1
+    assert report2.draft_differs == [entry.id]  # the reviewer is told the extractor reads it otherwise
     by_name = {p.name: p for p in catalogue2.programs}
     assert by_name["ものづくり試作開発支援事業"] == Catalogue.load(corpus / "programs.yaml").programs[0]
     assert by_name["ものづくり試作開発支援事業"].fields["purpose"].value == "中小企業の試作品開発を支援"
     assert by_name["販路開拓デジタル化支援事業"].origin == "extracted"
     assert by_name["販路開拓デジタル化支援事業"].fields["budget"].value == "令和6年度予算額 8.4億円（新規）"
+    # Asked for, a reviewed entry is drafted again.
+    again, _ = build(corpus, redraft=[entry.id])
+    redone = next(p for p in again.programs if p.id == entry.id)
+    assert redone.origin == "extracted" and redone.fields["purpose"].value.endswith("目的とする。")
+    with pytest.raises(CatalogueError, match="no entry"):
+        build(corpus, redraft=["no such id"])
     # The reviewed entry is kept even when its document goes away.
     (corpus / "a.txt").unlink()
     catalogue3, report3 = build(corpus)

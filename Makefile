@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 ADVISOR := $(BIN)/advisor
 
-.PHONY: run test install install-dev index bench eval chat clean
+.PHONY: run test install install-dev index bench eval chat slack clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: $(VENV)/.installed .advisor/state.json
 
 chat: $(VENV)/.installed .advisor/state.json
 	$(ADVISOR) chat
+
+# The Slack app over Socket Mode (SLACK_APP_TOKEN, SLACK_BOT_TOKEN); `make run` serves HTTP mode's /slack/events.
+slack: $(VENV)/.installed .advisor/state.json
+	$(ADVISOR) slack
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q

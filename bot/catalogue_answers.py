@@ -257,7 +257,7 @@ class CatalogueAnswers:
             renumber[c.n] = where[key]
         text = _MARKER_RE.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", passages.answer)
         answer = Answer(answer=f"{table.answer}\n\n資料の関連する記載:\n{text}", refused=False, citations=citations,
-                        retrieved=table.retrieved)
+                        retrieved=table.retrieved, notice=getattr(passages, "notice", None))
         answer._hits = table.hits
         return answer
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -28,7 +30,22 @@ class Settings(BaseSettings):
     min_coverage: float = 0.3
     min_aspect_coverage: float = 0.45
     max_question_chars: int = 2000
-    answerer: str = "extractive"
+    answerer: str = "extractive"  # "extractive" (default) or "llm"
+    persona: str = "sme"  # default reader of an LLM answer: "sme" (plain words) or "advisor" (precise)
+    # LLM answering (issue 6): any LangChain chat model; the key is never logged or printed.
+    llm_provider: str = "openai"  # openai, anthropic, azure_openai, google_genai, ollama, openai_compatible
+    llm_model: str = ""  # model name (Azure: the deployment name)
+    llm_base_url: str = ""  # OpenAI-compatible server, Azure endpoint, Ollama host, or a gateway
+    llm_api_key: SecretStr | None = None  # empty: the provider's own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY...)
+    llm_api_version: str = ""  # Azure OpenAI API version (empty: OPENAI_API_VERSION)
+    llm_timeout: float = 30.0  # seconds per request; then the extractive answer with a notice
+    llm_max_retries: int = 1
+    llm_temperature: float = 0.0
+    llm_passages: int = 6  # top passages put in the prompt
+    llm_min_support: float = 0.6  # share of a sentence's words its cited passage must hold (bot/answerers/verify.py)
+    llm_refusal_gate: bool = True  # the extractive answerer's calibrated refusal also holds for LLM answers
+    llm_rewrite_followups: bool = True  # an LLM turns a follow-up and its history into a standalone query
+    llm_cooldown: float = 15.0  # after a provider failure, answer extractively this many seconds without calling
     # web (issue 4)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -39,6 +56,35 @@ class Settings(BaseSettings):
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
     # program catalogue (issue 8): list/filter/comparison questions answered from corpus/programs.yaml
     catalogue_answers: bool = True
+    # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ADVISOR_SLACK_SIGNING_SECRET"))
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "ADVISOR_SLACK_APP_TOKEN"))
+    # Channel ids the bot answers in (comma-separated or a JSON list); empty: every channel it is in. DMs always.
+    slack_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_api_url: str = "https://slack.com/api/"  # Slack Web API base URL (tests point it at a local stand-in)
+    slack_event_stale_seconds: float = 120.0  # an event claimed but unanswered this long may be taken by a retry
+    slack_persona: str = "advisor"  # Slack's readers are よろず支援拠点 advisors: the precise tone of LLM answers
+    slack_stream_interval: float = 1.0  # LLM answers: seconds between chat.appendStream calls of one answer
+
+    @field_validator("slack_channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: object) -> object:
+        """Accept `C1,C2` as well as `["C1", "C2"]`, since admins write both in .env files."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def slack_http_enabled(self) -> bool:
+        """Both secrets of HTTP mode are set: the web app then serves /slack/events."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def database(self) -> str:

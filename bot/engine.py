@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from bot.answerers.base import Answerer, Draft
+from bot.answerers.base import Answerer, Draft, Sentence
 from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig
 from bot.config import Settings
 from bot.schema import Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
@@ -20,7 +20,7 @@ from retrieval.embedders import make_embedder
 from retrieval.glossary import Glossary
 from retrieval.index import ChromaTarget, PassageIndex
 from retrieval.loaders import LoadError, load
-from retrieval.search import Retriever, SearchConfig
+from retrieval.search import Query, Retriever, SearchConfig
 from retrieval.types import Hit
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
@@ -47,6 +47,10 @@ class Advisor:
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
+    def share_index(self, other: Advisor) -> None:
+        """Use another Advisor's loaded index, models and retriever (e.g. to run a second answerer)."""
+        self._retriever = other.retriever
+
     # --- lazily built parts ------------------------------------------------------------------
 
     def make_index(self) -> PassageIndex:
@@ -71,11 +75,22 @@ class Advisor:
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            index = self.retriever.index
-            config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
-                                      min_aspect_coverage=self.settings.min_aspect_coverage)
-            self._answerer = ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
+            extractive = self.make_extractive()
+            if self.settings.answerer == "llm":  # LangChain is imported only now, and only for this
+                from bot.answerers.llm import LLMAnswerer
+
+                self._answerer = LLMAnswerer.from_settings(self.settings, fallback=extractive)
+            elif self.settings.answerer == "extractive":
+                self._answerer = extractive
+            else:
+                raise ValueError(f"unknown ADVISOR_ANSWERER {self.settings.answerer!r}: 'extractive' or 'llm'")
         return self._answerer
+
+    def make_extractive(self) -> ExtractiveAnswerer:
+        index = self.retriever.index
+        config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
+                                  min_aspect_coverage=self.settings.min_aspect_coverage)
+        return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
 
     @property
     def catalogue(self):
@@ -106,8 +121,11 @@ class Advisor:
             return False
 
     def warm_up(self) -> None:
-        """Load models and indexes now (servers call this at start-up so the first user does not wait)."""
-        self.ask("補助率")
+        """Load models and indexes now (servers call this at start-up so the first user does not wait).
+        The extractive path is exercised even with an LLM answerer, so that start-up sends no LLM request."""
+        query = self.retriever.build_query("補助率")
+        self.answerer  # noqa: B018 - built now (the chat model itself is made on first use)
+        self.make_extractive().answer(query, self.retriever.search_query(query, k=max(self.settings.top_k, 10)))
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -115,37 +133,58 @@ class Advisor:
         self.check(query)
         return self.retriever.search(query, k=k, history=history)
 
-    def ask(self, question: str, history: Sequence[dict] | None = None) -> Answer:
+    def ask(self, question: str, history: Sequence[dict] | None = None, persona: str | None = None) -> Answer:
         answer: Answer | None = None
-        for event in self.stream(question, history):
+        for event in self._events(question, history, persona, live=False):
             if event.type == "done":
                 answer = event.answer
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[Event]:
-        """Events as the answer forms: status, then text deltas and citations, then done."""
+    def stream(self, question: str, history: Sequence[dict] | None = None,
+               persona: str | None = None) -> Iterator[Event]:
+        """Events as the answer forms: status, then text deltas and citations, then done.
+
+        With a generative answerer the deltas are its verified sentences as they are written; the `done`
+        Answer is authoritative (after a provider failure it is the extractive answer, with a notice).
+        `persona` ("sme" or "advisor") sets the tone of a generated answer."""
+        return self._events(question, history, persona, live=True)
+
+    def _events(self, question: str, history: Sequence[dict] | None, persona: str | None,
+                live: bool) -> Iterator[Event]:
         self.check(question)
         yield Event("status", text="資料を検索しています…")
         t0 = time.perf_counter()
         retriever = self.retriever
-        query = retriever.build_query(question, history)
+        answerer = self.answerer
+        generative = callable(getattr(answerer, "stream", None))
+        query = self._query(question, history, answerer if generative else None)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
         # List, filter and comparison questions are answered from the program catalogue (a cited table);
-        # when the question also asks what the catalogue does not hold, passages follow the table.
+        # when the question also asks what the catalogue does not hold, the passage answer follows the table.
         catalogue = self.catalogue_answers
         table = catalogue.answer(question, hits, history) if catalogue else None
-        if table is None or catalogue.needs_passages(question):
-            draft = self.answerer.answer(query, hits) if retriever.relevant(hits) else Draft(
-                refused=True, reason="no relevant passage")
+        streamed: list[str] = []
+        if table is not None and not catalogue.needs_passages(question):
+            answer = table
+        else:
+            if not retriever.relevant(hits):
+                draft = Draft(refused=True, reason="no relevant passage")
+            elif generative and live and table is None:
+                draft = yield from self._generate(answerer.stream(query, hits, persona=persona), hits, streamed)
+            elif generative:
+                draft = answerer.answer(query, hits, persona=persona)
+            else:
+                draft = answerer.answer(query, hits)
             answer = self._compose(draft, hits)
             answer = catalogue.combine(table, answer) if table is not None else answer
-        else:
-            answer = table
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
-        if answer.refused:
+        if streamed:
+            if streamed != answer.answer.split("\n"):  # replaced after a failure: `done` carries the answer
+                yield Event("status", text=answer.notice or "回答を差し替えました。")
+        elif answer.refused:
             yield Event("delta", text=answer.answer)
         else:
             # Each citation travels just before the first text that carries its marker, so a client can
@@ -195,6 +234,31 @@ class Advisor:
                 f"(The question is longer than {limit} characters.)"
             )
 
+    def _query(self, question: str, history: Sequence[dict] | None, generative) -> Query:
+        """The search query; a generative answerer first rewrites a follow-up into a standalone question."""
+        retriever = self.retriever
+        if generative is not None and history and retriever.is_followup(question):
+            standalone = generative.rewrite(question, history)
+            if standalone:
+                return retriever.build_query(standalone, history)
+        return retriever.build_query(question, history)
+
+    def _generate(self, parts: Iterator, hits: list[Hit], streamed: list[str]):
+        """Pass a generative answerer's verified sentences on as they come (each citation just before the
+        first sentence that carries it, numbered as _compose will); return its final Draft."""
+        numbers: dict[int, int] = {}
+        for part in parts:
+            if isinstance(part, Draft):
+                return part
+            for h in (part.hit, *part.also):
+                if h not in numbers:
+                    numbers[h] = len(numbers) + 1
+                    yield Event("citation", citation=Citation.of(hits[h].passage, n=numbers[h]))
+            line = _line(part, numbers)
+            streamed.append(line)
+            yield Event("delta", text=line + "\n")
+        return Draft(refused=True, reason="the answerer ended without a draft")
+
     def _compose(self, draft: Draft, hits: list[Hit]) -> Answer:
         retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
         if draft.refused or not draft.sentences:
@@ -203,10 +267,16 @@ class Advisor:
             numbers: dict[int, int] = {}
             lines = []
             for sentence in draft.sentences:
-                n = numbers.setdefault(sentence.hit, len(numbers) + 1)
-                label = f"〔{sentence.label}〕" if sentence.label else ""
-                lines.append(f"{label}{sentence.text}[{n}]")
+                for h in (sentence.hit, *sentence.also):
+                    numbers.setdefault(h, len(numbers) + 1)
+                lines.append(_line(sentence, numbers))
             citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
             answer = Answer(answer="\n".join(lines), refused=False, citations=citations, retrieved=retrieved)
+        answer.notice = draft.notice or None
         answer._hits = hits
         return answer
+
+
+def _line(sentence: Sentence, numbers: dict[int, int]) -> str:
+    label = f"〔{sentence.label}〕" if sentence.label else ""
+    return label + sentence.text + "".join(f"[{numbers[h]}]" for h in (sentence.hit, *sentence.also))

@@ -40,7 +40,17 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     retrieved: list[RetrievedPassage] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    # Set only when the LLM answer could not be used (provider down, nothing verified); absent otherwise.
+    notice: str | None = Field(default=None, exclude_if=lambda v: v is None,
+                               description="回答方式についての短いお知らせ (LLMが使えず資料の引用で答えた場合など)")
     _hits: list[Hit] = PrivateAttr(default_factory=list)
+    # The program finder's structured result (profile, question, listed programs) for surfaces that show
+    # the profile as editable chips; None for ordinary answers. Kept out of the fixed `ask --json` shape.
+    _finder: dict | None = PrivateAttr(default=None)
+
+    @property
+    def finder(self) -> dict | None:
+        return self._finder
 
     @property
     def hits(self) -> list[Hit]:

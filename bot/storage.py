@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, delete, event, select,
+                        update)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from bot.schema import Answer, Citation
@@ -68,6 +69,21 @@ class Feedback(Base):
     rating: Mapped[str] = mapped_column(String(8))  # "up" or "down"
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SlackEvent(Base):
+    """A Slack event id this deployment has taken on: the unique key makes Slack's retries answer once,
+    whichever instance or worker receives them."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes even for timezone-aware columns; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -128,12 +144,54 @@ class Store:
 
     def conversation(self, conversation_id: str | None, channel: str = "web") -> str:
         """The id of an existing conversation, or of a new one when the id is missing or unknown."""
-        with self._session.begin() as s:
-            if conversation_id and s.get(Conversation, conversation_id) is not None:
+        try:
+            with self._session.begin() as s:
+                if conversation_id and s.get(Conversation, conversation_id) is not None:
+                    return conversation_id
+                conv = Conversation(id=conversation_id or _new_id(), channel=channel)
+                s.add(conv)
+                return conv.id
+        except IntegrityError:  # another worker created the same (Slack thread) conversation just now
+            if conversation_id and self.has_conversation(conversation_id):
                 return conversation_id
-            conv = Conversation(id=conversation_id or _new_id(), channel=channel)
-            s.add(conv)
-            return conv.id
+            raise
+
+    def has_conversation(self, conversation_id: str) -> bool:
+        """Whether the conversation exists (Slack: whether the bot already talks in that thread)."""
+        with self._session() as s:
+            return s.get(Conversation, conversation_id) is not None
+
+    # --- Slack event de-duplication ---------------------------------------------------------
+
+    def claim_event(self, event_id: str, stale_after: float = 120.0, keep_for: float = 86400.0) -> bool:
+        """True for the first delivery of an event: the caller answers it. False for a retry of an event that
+        is answered or being answered. An event claimed more than `stale_after` seconds ago and never
+        finished (its worker died) may be claimed again, so a question is not dropped."""
+        now = _now()
+        try:
+            with self._session.begin() as s:
+                s.add(SlackEvent(event_id=event_id, claimed_at=now))
+            if hash(event_id) % 50 == 0:  # now and then, forget events Slack no longer retries
+                with self._session.begin() as s:
+                    s.execute(delete(SlackEvent).where(SlackEvent.claimed_at < now - timedelta(seconds=keep_for)))
+            return True
+        except IntegrityError:
+            pass
+        with self._session.begin() as s:
+            row = s.get(SlackEvent, event_id)
+            if row is None or row.done or _aware(row.claimed_at) > now - timedelta(seconds=stale_after):
+                return False
+            # Compare-and-set on the old claim time, so of two retries arriving together only one re-takes it.
+            taken = s.execute(update(SlackEvent).where(SlackEvent.event_id == event_id,
+                                                       SlackEvent.claimed_at == row.claimed_at,
+                                                       SlackEvent.done.is_(False))
+                              .values(claimed_at=now))
+            return taken.rowcount == 1
+
+    def finish_event(self, event_id: str) -> None:
+        """The event has been answered: no retry may answer it again."""
+        with self._session.begin() as s:
+            s.execute(update(SlackEvent).where(SlackEvent.event_id == event_id).values(done=True))
 
     def history(self, conversation_id: str, turns: int = 6) -> list[dict]:
         """The last turns as [{"role", "content"}], oldest first (what the engine takes as history)."""

@@ -1,6 +1,6 @@
 """Load run against a live web server on 127.0.0.1 (part of `make bench`).
 
-Starts `uvicorn bot.web.main:app` as a separate process (as `advisor serve` does), waits until /readyz,
+Starts `advisor serve` as a separate process, waits until /readyz,
 then for each level of concurrent clients sends POST /api/chat for a bounded number of requests or
 seconds, whichever ends first, a few rounds each; reports the median requests/s and p95 latency.
 Questions cycle through the eval dataset, so the clients ask different questions, as users do.
@@ -63,8 +63,8 @@ class Server:
     def __enter__(self) -> Server:
         log = Path(self.tmp.name) / "server.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bot.web.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"],
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers)],
             env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 180
         while time.time() < deadline:

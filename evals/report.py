@@ -86,10 +86,11 @@ def _failure_rows(items: Sequence[dict]) -> str:
             + "".join(rows) + "</table>")
 
 
-def _baseline_section(current: dict, baseline: dict) -> str:
+def _baseline_section(current: dict, baseline: dict, title: str = "ベースラインとの比較",
+                      old_label: str = "ベースライン", new_label: str = "今回") -> str:
     old_m, new_m = baseline["metrics"]["overall"], current["metrics"]["overall"]
     rows = []
-    for key, label in HEADLINE:
+    for key, label in HEADLINE + [("notice_rate", "LLMを使えず引用で回答")]:
         a, b = old_m.get(key), new_m.get(key)
         if a is None or b is None:
             continue
@@ -107,10 +108,17 @@ def _baseline_section(current: dict, baseline: dict) -> str:
             cls, word = ("better", "改善") if before else ("worse", "悪化")
             changes.append(f'<tr><td class="{cls}">{word}</td><td>{_esc(r["id"])}</td><td>{_esc(r["question"])}</td>'
                            f'<td class="small">{_esc(o["answer"][:120])}</td><td class="small">{_esc(r["answer"][:120])}</td></tr>')
-    table = ("<table><tr><th>変化</th><th>ID</th><th>質問</th><th>以前の回答</th><th>今回の回答</th></tr>"
+    table = (f"<table><tr><th>変化</th><th>ID</th><th>質問</th><th>{_esc(old_label)}の回答</th>"
+             f"<th>{_esc(new_label)}の回答</th></tr>"
              + "".join(changes) + "</table>") if changes else "<p>項目ごとの合否に変化はありません。</p>"
-    return ("<h2>ベースラインとの比較</h2><table><tr><th>指標</th><th>ベースライン</th><th>今回</th></tr>"
+    return (f"<h2>{_esc(title)}</h2><table><tr><th>指標</th><th>{_esc(old_label)}</th><th>{_esc(new_label)}</th></tr>"
             + "".join(rows) + "</table><h3>項目ごとの変化</h3>" + table)
+
+
+def _modes_section(current: dict, other: dict) -> str:
+    """The same dataset through two answerers (extractive and llm), side by side."""
+    a, b = other.get("answerer") or "?", current.get("answerer") or "?"
+    return _baseline_section(current, other, f"回答方式の比較（{a} と {b}）", a, b)
 
 
 def render_html(result: dict, baseline: dict | None = None, thresholds: dict | None = None,
@@ -133,8 +141,15 @@ def render_html(result: dict, baseline: dict | None = None, thresholds: dict | N
         _bar_chart(result["metrics"]["by_source"], "出典文書別"),
         _bar_chart(result["metrics"]["by_persona"], "利用者別"),
     ]
+    if result.get("compare"):
+        body.append(_modes_section(result, result["compare"]))
     if baseline:
-        body.append(_baseline_section(result, baseline))
+        modes = baseline.get("answerer"), result.get("answerer")
+        if all(modes) and modes[0] != modes[1]:  # a baseline run with the other answerer
+            body.append(_baseline_section(result, baseline, f"回答方式の比較（ベースライン {modes[0]} と 今回 {modes[1]}）",
+                                          f"ベースライン（{modes[0]}）", f"今回（{modes[1]}）"))
+        else:
+            body.append(_baseline_section(result, baseline))
     body += ["<h2>失敗した項目</h2>", _failure_rows(result["items"])]
     return (f'<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'

@@ -13,7 +13,7 @@ def run_item(advisor, item: EvalItem, k: int = 5) -> dict:
     """One record: the answer in `advisor ask --json` shape plus the item and its scores."""
     history = [t.model_dump() for t in item.history]
     t0 = time.perf_counter()
-    answer = advisor.ask(item.question, history=history)
+    answer = advisor.ask(item.question, history=history, persona=item.persona)
     latency = (time.perf_counter() - t0) * 1000
     data = answer.model_dump()
     data["retrieved"] = data["retrieved"][:10]
@@ -46,8 +46,11 @@ def run(advisor, items: Sequence[EvalItem], k: int = 5,
 
 
 def metrics_of(records: Sequence[dict], k: int = 5) -> dict:
+    overall = summarize(records, k)
+    if any("notice" in r for r in records):  # LLM runs: answers that fell back to the extractive answerer
+        overall["notice_rate"] = round(sum(1 for r in records if r.get("notice")) / max(len(records), 1), 4)
     return {
-        "overall": summarize(records, k),
+        "overall": overall,
         "by_type": breakdown(records, "type", k),
         "by_persona": breakdown(records, "persona", k),
         "by_source": breakdown(records, "source", k),

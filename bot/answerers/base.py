@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +17,7 @@ class Sentence:
     text: str
     hit: int
     label: str = ""  # the program the sentence is about, shown before it when the question asks "which program?"
+    also: tuple[int, ...] = ()  # further hits the sentence draws on (a generated sentence may cite two passages)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,20 @@ class Draft:
     sentences: list[Sentence] = field(default_factory=list)
     refused: bool = False
     reason: str = ""
+    notice: str = ""  # shown with the answer, e.g. "the LLM was unavailable; quoted passages instead"
 
 
 class Answerer(Protocol):
     def answer(self, query: Query, hits: list[Hit]) -> Draft: ...
+
+
+class GenerativeAnswerer(Answerer, Protocol):
+    """An answerer that writes (bot/answerers/llm.py): it also takes the reader's persona, can rewrite a
+    follow-up into a standalone question before retrieval, and can stream: `stream` yields each verified
+    Sentence as it is finished, then the final Draft (authoritative: it may differ after a failure)."""
+
+    def answer(self, query: Query, hits: list[Hit], persona: str | None = None) -> Draft: ...
+
+    def stream(self, query: Query, hits: list[Hit], persona: str | None = None) -> Iterator[Sentence | Draft]: ...
+
+    def rewrite(self, question: str, history: Sequence[dict]) -> str | None: ...

@@ -43,6 +43,10 @@ def create_app(settings: Settings, advisor: Advisor | None = None, store: Store 
     app.state.store = store or Store(settings.database)
     app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.include_router(router)
+    if settings.slack_http_enabled:  # both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: serve /slack/events
+        from bot.slack.http import mount
+
+        mount(app, settings, app.state.advisor, app.state.store)
     _state_question_limit(app, settings.max_question_chars)
     _add_errors(app)
     _add_pages(app)

@@ -528,6 +528,9 @@
     msg.citations = new Map();
     (data.citations || []).forEach(function (c) { msg.citations.set(Number(c.n), c); });
     renderSources(msg);
+    if (data.notice) {  // the LLM could not be used: the answer quotes the passages instead
+      msg.article.appendChild(el("p", "note", data.notice));
+    }
     if (!data.refused) {
       msg.article.appendChild(el("p", "note", "※ 出典の資料に基づく回答です。申請の際は最新の公募要領をご確認ください。"));
     }

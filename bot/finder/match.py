@@ -1,0 +1,219 @@
+"""Which catalogue programs fit a profile, and why: each reason is a program field the profile matches.
+
+Rules only (no LLM): a program fits a goal when its name, purpose, support or outcomes use the goal's
+words; it needs a circumstance (被災) or a region (福島) when its own fields say so; its target says
+whether an SME can use it at all. Every reason and every amount quotes a catalogue field, so every
+claim the finder makes is cited to the lines the catalogue cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.finder.profile import PREFECTURES, Profile, Vocabulary
+from retrieval.text import nfkc
+
+# Fields that say what a program is for; where a goal's words must stand for the goal to count.
+PURPOSE_FIELDS = ("purpose", "support", "outcomes")
+# Fields that say who may use it.
+TARGET_FIELDS = ("target",)
+AMOUNT_FIELDS = ("cap", "rate", "budget")
+SME_WORDS = ("中小企業", "小規模事業者", "中堅企業", "事業者", "スタートアップ", "ベンチャー", "商店街", "企業")
+NON_SME_TARGETS = ("大学", "自治体", "都道府県", "市町村", "地方公共団体", "研究機関", "国立研究開発法人", "独立行政法人")
+SMALL_ONLY = ("小規模事業者",)
+
+# Circumstances that a program may require: the words a program's own text uses for them.
+CIRCUMSTANCE_WORDS = {
+    "被災": ("被災", "震災", "災害", "復旧", "復興", "地震", "豪雨", "原子力事故", "避難"),
+    "創業": ("創業", "起業", "スタートアップ", "ベンチャー"),
+    "売上減少": ("売上", "減少", "影響を受け"),
+    "賃上げ": ("賃上げ", "賃金"),
+}
+INDUSTRY_WORDS = {
+    "製造業": ("製造業", "ものづくり", "製造", "サプライヤー", "部品"),
+    "建設業": ("建設",),
+    "運輸業": ("運輸", "物流", "運送", "トラック"),
+    "卸売業": ("卸売",),
+    "小売業": ("小売", "商店", "商業"),
+    "飲食業": ("飲食",),
+    "サービス業": ("サービス業",),
+    "ソフトウェア業・情報処理サービス業": ("ソフトウェア", "情報処理", "IT"),
+    "旅館業": ("旅館", "宿泊", "観光"),
+    "農林水産業": ("農業", "農林", "水産", "漁業"),
+}
+
+
+class CatalogueField(Protocol):
+    value: str
+    source: str
+    start_line: int
+    end_line: int
+
+
+class CatalogueProgram(Protocol):
+    name: str
+    nicknames: list[str]
+    fields: Mapping[str, CatalogueField]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One condition the program meets, quoting the field that shows it."""
+
+    text: str
+    fields: tuple[str, ...]  # names of the program's fields cited for it
+
+
+@dataclass
+class Match:
+    program: CatalogueProgram
+    score: float
+    reasons: list[Reason] = field(default_factory=list)
+    to_check: list[str] = field(default_factory=list)
+    open_facets: set[str] = field(default_factory=set)  # profile facets that would change this match
+    excluded: bool = False  # a condition of the program rules the profile out
+    goal_matched: bool = False
+    relevance: float = 0.0
+
+
+RELEVANCE_WEIGHT = 6.0  # a program whose passage tops the search gains as much as two matched goals
+
+
+def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary,
+         relevance: Mapping[int, float] | None = None, limit: int | None = None) -> list[Match]:
+    """Programs with a positive fit, best first; one entry per program name (ties broken by name).
+
+    `relevance` (program index -> 0..1) says how close the situation's own words are to the program's
+    passages (hybrid search over the corpus); rules alone decide who is excluded.
+    """
+    if profile.is_empty() or profile.only_personal():
+        return []  # nothing said about a business, or a household need: nothing can be said to fit it
+    relevance = relevance or {}
+    matches = []
+    for i, program in enumerate(programs):
+        m = _match(profile, program, vocabulary)
+        if m.excluded or not (m.reasons or relevance.get(i)):
+            continue
+        m.relevance = relevance.get(i, 0.0)
+        m.score += RELEVANCE_WEIGHT * m.relevance
+        if m.score > 0 and (m.goal_matched or m.relevance > 0):
+            matches.append(m)
+    matches.sort(key=lambda m: (-m.score, m.program.name))
+    seen: set[str] = set()
+    unique = [m for m in matches if not (m.program.name in seen or seen.add(m.program.name))]
+    return unique[:limit] if limit else unique
+
+
+def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) -> Match:
+    fields = program.fields
+    text = {name: nfkc(f.value) for name, f in fields.items()}
+    name_text = nfkc(" ".join([program.name, *program.nicknames]))
+    purpose = " ".join([name_text, *(text.get(f, "") for f in PURPOSE_FIELDS)])
+    target = " ".join(text.get(f, "") for f in TARGET_FIELDS)
+    everything = " ".join([name_text, *text.values()])
+    m = Match(program=program, score=0.0)
+
+    # Who may use it: an SME-usable target, or at least SMEs named somewhere in the program.
+    if target and not _any(target, SME_WORDS) and _any(target, NON_SME_TARGETS):
+        m.excluded = True  # for universities, local governments or research institutes only
+        return m
+    if target and not _any(everything, SME_WORDS):
+        m.excluded = True
+        return m
+    if not target:
+        m.to_check.append("対象者（資料に記載なし：公募要領で確認）")
+
+    # What the SME wants to do.
+    for i, goal in enumerate(profile.goals):
+        words = _goal_words(goal, vocabulary)
+        where = [f for f in PURPOSE_FIELDS if f in text and _any(text[f], words)]
+        if where or _any(name_text, words):
+            m.score += 3.0 if i == 0 else 2.0  # the goal said last (or first) is the main one
+            m.goal_matched = True
+            m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS))))
+    if not profile.goals:
+        m.open_facets.add("goals")
+
+    # Circumstances the program is made for (被災, 創業 …): a match counts, a missing one excludes.
+    for circumstance, words in CIRCUMSTANCE_WORDS.items():
+        required = circumstance == "被災" and _any(name_text + " " + target, words)
+        if circumstance in profile.circumstances and _any(purpose + " " + target, words):
+            m.score += 2.5
+            where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and _any(text[f], words)]
+            m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1])))
+        elif required:
+            if "circumstances" in profile.unknown or not profile.circumstances:
+                m.to_check.append("災害で被害を受けた事業者に当たるか（被災事業者向けの事業です）")
+                m.open_facets.add("circumstances")
+                m.score -= 1.0
+            else:
+                return Match(program=program, score=0.0, excluded=True)
+
+    # Region: a program for one area fits only there.
+    regions = [p for p in PREFECTURES if p in name_text + " " + target]
+    if regions:
+        if profile.region and any(r in profile.region for r in regions):
+            m.score += 2.0
+            m.reasons.append(Reason(f"{profile.region}の事業者が対象です", tuple(_having(fields, regions))))
+        elif profile.region:
+            return Match(program=program, score=0.0, excluded=True)
+        else:
+            m.to_check.append(f"事業所の所在地（{'・'.join(regions)}が対象）")
+            m.open_facets.add("region")
+
+    # Industry named by the program.
+    named = [ind for ind, words in INDUSTRY_WORDS.items() if _any(target or purpose, words)]
+    if profile.industry and profile.industry in named:
+        m.score += 1.0
+        where = _having(fields, INDUSTRY_WORDS[profile.industry], TARGET_FIELDS + PURPOSE_FIELDS)
+        m.reasons.append(Reason(f"{profile.industry}向けの内容を含みます", tuple(where[:1])))
+    elif named and not profile.industry:
+        m.open_facets.add("industry")
+
+    # Size: SMEs named in the target; 小規模事業者 only programs need checking.
+    if target and _any(target, SME_WORDS):
+        if profile.size in {"中小企業", "小規模事業者"} or profile.size is None:
+            m.score += 0.5
+            m.reasons.append(Reason("対象者に中小企業・小規模事業者等が含まれます", ("target",)))
+        elif profile.size in {"大企業"} and not _any(target, ("大企業", "中堅")):
+            m.score -= 2.0
+            m.to_check.append("大企業が対象に含まれるか")
+    if target and _any(target, SMALL_ONLY) and not _any(target, ("中小企業",)):
+        if profile.size != "小規模事業者":
+            m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
+            m.open_facets.add("employees")
+
+    for f in AMOUNT_FIELDS:
+        if f not in fields:
+            m.to_check.append({"cap": "補助上限額", "rate": "補助率", "budget": "予算額"}[f] + "（資料に記載なし：公募要領で確認）")
+    m.to_check.append("最新の公募要領で要件・公募期間を確認")
+    return m
+
+
+def _goal_words(goal: str, vocabulary: Vocabulary) -> list[str]:
+    words = [goal, *vocabulary.facets.get("goal", {}).get(goal, [])]
+    return [nfkc(w) for w in words if len(w) >= 2]
+
+
+def _any(text: str, words: Sequence[str]) -> bool:
+    for w in words:
+        if re.fullmatch(r"[A-Za-z]{1,3}", w):
+            if re.search(rf"(?<![A-Za-z]){w}(?![A-Za-z])", text):
+                return True
+        elif w in text:
+            return True
+    return False
+
+
+def _first(fields: Mapping[str, CatalogueField], names: Sequence[str]) -> list[str]:
+    return [n for n in names if n in fields][:1]
+
+
+def _having(fields: Mapping[str, CatalogueField], words: Sequence[str],
+            names: Sequence[str] | None = None) -> list[str]:
+    """Names of fields whose value contains one of words (in the given order of field names)."""
+    order = list(names or fields)
+    return [n for n in order if n in fields and _any(nfkc(fields[n].value), words)]

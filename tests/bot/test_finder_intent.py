@@ -1,0 +1,44 @@
+"""Which turns go to the program finder, and which stay with passage retrieval."""
+
+import pytest
+
+from bot.finder.finder import QUESTIONS
+from bot.finder.intent import wants_finder
+from bot.finder.profile import Vocabulary
+from bot.finder.render import CORRECT_HINT
+from retrieval.glossary import Glossary
+from tests.conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def words():
+    return Glossary.load(CORPUS / "glossary.yaml"), Vocabulary.load(CORPUS / "glossary.yaml")
+
+
+@pytest.mark.parametrize("question", [
+    "家族でやっている小さなお店です。新しいお客さんを増やす取り組みに使える補助金はある？",
+    "社員20人の町工場で、大学と組んで新しい加工技術を開発したい。使える支援はありますか",
+    "能登で旅館をやっています。地震のあと、お客さんが戻ってきません。何か支援はありませんか。",
+    "We are a 12-person machine shop. Which subsidies could we use for new equipment?",
+])
+def test_a_situation_asking_for_fitting_programs_goes_to_the_finder(words, question):
+    assert wants_finder(question, [], *words)
+
+
+@pytest.mark.parametrize("question", [
+    "サポイン事業の補助率は？",
+    "IT導入補助金の補助上限額を教えて",
+    "補助金を教えて",
+    "中小企業の定義は？",
+    "今日の東京の天気を教えて",
+])
+def test_questions_about_a_program_or_without_a_situation_stay_with_retrieval(words, question):
+    assert not wants_finder(question, [], *words)
+
+
+def test_a_reply_to_the_finder_stays_with_it_unless_it_names_a_program(words):
+    history = [{"role": "user", "content": "小さな会社です。使える補助金はある？"},
+               {"role": "assistant", "content": "ご状況: …" + CORRECT_HINT + "\n" + QUESTIONS["goals"]}]
+    assert wants_finder("わからない", history, *words)
+    assert wants_finder("従業員は30人です", history, *words)
+    assert not wants_finder("IT導入補助金の補助率は？", history, *words)

@@ -1,0 +1,76 @@
+"""The situation profile: what an SME's own words say about it, corrected as the conversation goes on."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.finder.profile import Vocabulary, extract
+from retrieval.text import squash
+from tests.conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.load(CORPUS / "glossary.yaml")
+
+
+def test_a_vague_message_gives_industry_size_goal_and_numbers(vocab):
+    p = extract("社員20人の町工場で、大学と組んで新しい加工技術を開発したい", vocab)
+    assert (p.industry, p.employees, p.goals) == ("製造業", 20, ["研究開発"])
+    assert p.size == "中小企業" and p.size_basis == "size_table"  # 製造業: 300人以下 in the documents' table
+
+
+def test_circumstance_region_and_goal_from_everyday_words(vocab):
+    p = extract("震災で被害を受けた福島の店で、資金繰りが苦しい", vocab)
+    assert p.region == "福島県" and p.circumstances == ["被災"] and p.goals == ["資金繰り"]
+    assert p.industry == "小売業"
+
+
+def test_the_size_table_uses_either_limit(vocab):
+    by_capital = extract("資本金5000万円、従業員350人の部品メーカー", vocab)
+    assert (by_capital.capital_yen, by_capital.employees, by_capital.size) == (50_000_000, 350, "中小企業")
+    large = extract("資本金10億円、従業員500人の部品メーカー", vocab)
+    assert large.size == "大企業"
+    retail = extract("従業員60人の小売店です", vocab)
+    assert retail.size is None  # over 50人 (小売業) with no capital given: the table cannot say yet
+
+
+def test_a_correction_replaces_the_earlier_value_and_negation_takes_a_goal_back(vocab):
+    p = extract("従業員20人の工場です。海外展開をしたい", vocab)
+    p = extract("すみません、従業員は45人でした。海外展開ではなく省エネをしたい", vocab, p)
+    assert p.employees == 45 and p.goals == ["省エネ"]
+
+
+def test_i_dont_know_marks_the_asked_field_and_bare_answers_fill_it(vocab):
+    p = extract("製造業です", vocab)
+    p = extract("わからないです", vocab, p, asked="capital_yen")
+    assert p.unknown == ["capital_yen"] and p.capital_yen is None
+    p = extract("30人です", vocab, p, asked="employees")
+    assert p.employees == 30
+
+
+def test_english_words_and_acronyms(vocab):
+    p = extract("We are a software company with 12 employees and want DX and export", vocab)
+    assert p.industry == "ソフトウェア業・情報処理サービス業" and p.employees == 12
+    assert p.goals == ["IT化", "海外展開"]
+    assert extract("it is fine", vocab).goals == []  # English "it" is not IT
+
+
+def test_nothing_said_is_an_empty_profile(vocab):
+    p = extract("こんにちは", vocab)
+    assert p.is_empty() and p.summary() == "（まだ何も伺っていません）"
+
+
+def test_size_rules_stand_at_their_cited_lines(vocab):
+    lines = (CORPUS / vocab.size_source).read_text(encoding="utf-8").splitlines()
+    assert vocab.size_rules
+    for rule in vocab.size_rules:
+        line = squash(lines[rule.line - 1])
+        assert squash(f"{rule.capital}以下") in line and squash(f"{rule.employees}以下") in line, rule
+        assert any(squash(name.split("・")[0].replace("業", "")) in line for name in rule.industry), rule
+
+
+def test_household_needs_are_told_apart_from_business_goals(vocab):
+    p = extract("個人的なことですが、自宅を建て替えたいので住宅ローンを安く借りたい。パン屋を経営しています", vocab)
+    assert p.personal == ["住まい"] and p.only_personal()
+    assert not extract("パン屋です。店の改装資金を借りたい", vocab).only_personal()

@@ -282,6 +282,136 @@ def feedback_export(out: Path | None, rating: str) -> None:
         click.echo(text, nl=False)
 
 
+@cli.group()
+def catalogue() -> None:
+    """The program catalogue (corpus/programs.yaml): every program with cited facts."""
+
+
+@catalogue.command("build")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of corpus/programs.yaml.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--redraft", "redraft", multiple=True, metavar="ID",
+              help="Draft this reviewed entry again (it comes back as origin: extracted). Repeatable.")
+@_fail_cleanly
+def catalogue_build(out: Path | None, dry_run: bool, redraft: tuple[str, ...]) -> None:
+    """Draft entries from the documents and merge them in; reviewed entries are kept as they are."""
+    from retrieval.catalogue import CatalogueError, build
+
+    settings = get_settings()
+    target = out or settings.catalogue_path
+    try:
+        result, report = build(settings.corpus_dir, target if target.exists() else settings.catalogue_path,
+                               on_error=lambda msg: click.echo(f"skipped: {msg}", err=True), redraft=redraft)
+    except CatalogueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for label, ids in (("added", report.added), ("updated", report.updated),
+                       ("dropped (no longer in the documents)", report.dropped),
+                       ("reviewed, no longer extracted (kept; check them)", report.stale_reviewed),
+                       ("reviewed (kept as is), but the extractor now reads it otherwise", report.draft_differs)):
+        for pid in ids:
+            click.echo(f"{label}: {pid}", err=True)
+    click.echo(f"catalogue: {len(result.programs)} programs (added {len(report.added)}, updated "
+               f"{len(report.updated)}, reviewed kept {len(report.kept_reviewed) + len(report.stale_reviewed)}, "
+               f"dropped {len(report.dropped)})")
+    if not dry_run:
+        result.save(target)
+        click.echo(f"written to {target}; review the entries and set `origin: reviewed` on those you checked",
+                   err=True)
+
+
+@catalogue.command("check")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Catalogue to check (default: corpus/programs.yaml).")
+@click.option("--strict", is_flag=True, help="Also fail when a program the documents name is missing.")
+@_fail_cleanly
+def catalogue_check(path: Path | None, strict: bool) -> None:
+    """Verify every cited value stands at its lines; report programs the documents name but the catalogue lacks."""
+    from retrieval.catalogue import Catalogue, CatalogueError, check
+
+    settings = get_settings()
+    path = path or settings.catalogue_path
+    if not path.exists():
+        raise click.ClickException(f"no catalogue at {path}; run `advisor catalogue build` first")
+    try:
+        report = check(Catalogue.load(path), settings.corpus_dir)
+    except CatalogueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for v in report.violations:
+        click.echo(f"not at its lines: {v}")
+    for name in report.coverage.missing:
+        click.echo(f"missing from the catalogue: {name}")
+    click.echo(report.coverage.summary())
+    if report.violations:
+        raise click.ClickException(f"{len(report.violations)} cited value(s) are not at their lines")
+    if strict and report.coverage.missing:
+        raise click.ClickException(f"{len(report.coverage.missing)} program(s) named in the documents are missing")
+    click.echo(f"ok: {len(Catalogue.load(path).programs)} programs, every value at its cited lines")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--kind", type=click.Choice(["補助", "委託", "融資", "税制", "基金", "その他"]),
+              help="Only programs of this kind.")
+@click.option("--target", "target_word", help="Only programs whose target, purpose or support mentions WORD.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: [{name, nicknames, fields}].")
+@click.pass_context
+@_fail_cleanly
+def programs(ctx: click.Context, kind: str | None, target_word: str | None, as_json: bool) -> None:
+    """List the programs of the catalogue (filter by kind or by a word of the target)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from retrieval.catalogue import filter_programs
+
+    found = filter_programs(_catalogue().programs, kind=kind, word=target_word)
+    if as_json:
+        click.echo(json.dumps([p.public() for p in found], ensure_ascii=False, indent=1))
+        return
+    for p in found:
+        f = p.fields
+        parts = [f[k].value for k in ("kind", "budget") if k in f]
+        click.echo(f"{p.name}" + (f"（{'、'.join(p.nicknames[:2])}）" if p.nicknames else "")
+                   + (f"  [{' / '.join(parts)}]" if parts else "") + f"  {p.heading.ref}")
+    click.echo(f"{len(found)} programs", err=True)
+
+
+@programs.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_cleanly
+def programs_show(name: str, as_json: bool) -> None:
+    """Show every cited field of the program NAME (official name or nickname)."""
+    from retrieval.catalogue import FIELD_LABELS, FIELDS
+
+    found = _catalogue().find(name)
+    if not found:
+        raise click.ClickException(f"no program named {name!r} in the catalogue (try `advisor programs`)")
+    if as_json:
+        click.echo(json.dumps([p.public() for p in found], ensure_ascii=False, indent=1))
+        return
+    for p in found:
+        click.echo(f"■ {p.name}" + (f"（{'、'.join(p.nicknames)}）" if p.nicknames else ""))
+        if p.parent:
+            click.echo(f"  （{p.parent.split('｜')[0]} の内）")
+        click.echo(f"  出典: {p.heading.ref}  [{p.origin}]")
+        for key in FIELDS:
+            if key in p.fields:
+                c = p.fields[key]
+                click.echo(f"  {FIELD_LABELS[key]}: {c.value}  ({c.ref})")
+        click.echo()
+
+
+def _catalogue():
+    from retrieval.catalogue import Catalogue, CatalogueError
+
+    path = get_settings().catalogue_path
+    if not path.exists():
+        raise click.ClickException(f"no catalogue at {path}; run `advisor catalogue build` first")
+    try:
+        return Catalogue.load(path)
+    except CatalogueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _render(answer) -> None:
     click.echo(answer.answer)
     if answer.notice:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"  # "redis://host:6379" to share the limit between workers
     cors_origins: list[str] = Field(default_factory=list)  # closed unless listed
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
+    # program catalogue (issue 8): list/filter/comparison questions answered from corpus/programs.yaml
+    catalogue_answers: bool = True
     # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))
@@ -87,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'advisor.db'}"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.corpus_dir / "programs.yaml"
 
     @property
     def glossary_path(self) -> Path:

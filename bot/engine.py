@@ -92,6 +92,27 @@ class Advisor:
                                   min_aspect_coverage=self.settings.min_aspect_coverage)
         return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
 
+    @property
+    def catalogue(self):
+        """The program catalogue of corpus/programs.yaml (empty when there is none); read once."""
+        if not hasattr(self, "_catalogue"):
+            from retrieval.catalogue import Catalogue
+
+            self._catalogue = Catalogue.load(self.settings.catalogue_path)
+        return self._catalogue
+
+    @property
+    def catalogue_answers(self):
+        """The catalogue answerer (None when turned off or when the catalogue is empty); built once."""
+        if not self.settings.catalogue_answers:
+            return None
+        if not hasattr(self, "_catalogue_answers"):
+            from bot.catalogue_answers import CatalogueAnswers
+
+            self._catalogue_answers = (CatalogueAnswers(self.catalogue, self.settings.corpus_dir)
+                                       if self.catalogue.programs else None)
+        return self._catalogue_answers
+
     def ready(self) -> bool:
         """Index loaded and its vector store reachable (the web server's readiness check)."""
         try:
@@ -140,18 +161,26 @@ class Advisor:
         query = self._query(question, history, answerer if generative else None)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
+        # List, filter and comparison questions are answered from the program catalogue (a cited table);
+        # when the question also asks what the catalogue does not hold, the passage answer follows the table.
+        catalogue = self.catalogue_answers
+        table = catalogue.answer(question, hits, history) if catalogue else None
         streamed: list[str] = []
-        if not retriever.in_scope(query):
-            draft = Draft(refused=True, reason="the question's words are not the documents' words")
-        elif not retriever.relevant(hits):
-            draft = Draft(refused=True, reason="no relevant passage")
-        elif generative and live:
-            draft = yield from self._generate(answerer.stream(query, hits, persona=persona), hits, streamed)
-        elif generative:
-            draft = answerer.answer(query, hits, persona=persona)
+        if table is not None and not catalogue.needs_passages(question):
+            answer = table
         else:
-            draft = answerer.answer(query, hits)
-        answer = self._compose(draft, hits)
+            if not retriever.in_scope(query):
+                draft = Draft(refused=True, reason="the question's words are not the documents' words")
+            elif not retriever.relevant(hits):
+                draft = Draft(refused=True, reason="no relevant passage")
+            elif generative and live and table is None:
+                draft = yield from self._generate(answerer.stream(query, hits, persona=persona), hits, streamed)
+            elif generative:
+                draft = answerer.answer(query, hits, persona=persona)
+            else:
+                draft = answerer.answer(query, hits)
+            answer = self._compose(draft, hits)
+            answer = catalogue.combine(table, answer) if table is not None else answer
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
         if streamed:

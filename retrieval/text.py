@@ -39,6 +39,13 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
 
 
+def fold_radicals(text: str) -> str:
+    """Kangxi and CJK radical forms (⼩, ⻑) as the ordinary kanji, nothing else changed: display names read
+    the same whichever PDF they came from, while full-width brackets and letters stay as written."""
+    return "".join(unicodedata.normalize("NFKC", ch).translate(_EXTRA_FOLD) if "\u2e80" <= ch <= "\u2fdf" else ch
+                   for ch in text)
+
+
 def squash(text: str) -> str:
     """NFKC with all white space removed: the form used to test "is this text inside that text"."""
     return _SPACE_RE.sub("", nfkc(text))

@@ -69,6 +69,36 @@ def to_mrkdwn(answer: str, numbers: Iterable[int]) -> str:
     return _MARKER_RE.sub(marker, escape(answer))
 
 
+def tables_as_lists(text: str) -> str:
+    """Markdown tables (catalogue comparisons and lists) as Slack can show them: a bold line per row, then
+    「• 列名：値」 per cell, rows apart. Slack's mrkdwn has no tables; the [n] markers stay with their cells."""
+    out: list[str] = []
+    rows: list[list[str]] = []
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    def flush() -> None:
+        if not rows:
+            return
+        header, body = rows[0], [r for r in rows[1:] if not all(re.fullmatch(r":?-{3,}:?", c) for c in r)]
+        for row in body:
+            name, marks = re.match(r"^(.*?)((?:\s*\[\d+\])*)\s*$", row[0]).groups() if row else ("", "")
+            out.append(f"*{name.strip()}*{marks}" if name.strip() else marks.strip())
+            out.extend(f"• {label}：{value}" for label, value in zip(header[1:], row[1:]))
+            out.append("")
+        rows.clear()
+
+    for line in text.split("\n"):
+        if line.lstrip().startswith("|"):
+            rows.append(cells(line))
+            continue
+        flush()
+        out.append(line)
+    flush()
+    return "\n".join(out).strip("\n")
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -144,7 +174,7 @@ def answer_tail(answer: Answer, message_id: str) -> list[dict]:
 
 def render_answer(answer: Answer, message_id: str) -> list[SlackMessage]:
     """The answer as one or more messages (a long one is split); the last carries sources and buttons."""
-    body = to_mrkdwn(answer.answer, (c.n for c in answer.citations))
+    body = to_mrkdwn(tables_as_lists(answer.answer), (c.n for c in answer.citations))
     sections = [_section(chunk) for chunk in _chunks(body)]
     tail = answer_tail(answer, message_id)
 

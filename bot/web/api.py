@@ -142,6 +142,34 @@ def source(engine: Engine, file: Annotated[str, Path(max_length=200)],
         raise HTTPException(404, detail=str(exc)) from exc
 
 
+class CitedValue(BaseModel):
+    value: str
+    source: str
+    start_line: int
+    end_line: int
+
+
+class ProgramOut(BaseModel):
+    """One catalogue entry for the programs page: the `advisor programs --json` fields plus where it is named."""
+
+    id: str
+    name: str
+    nicknames: list[str]
+    parent: str | None = Field(description="この事業を含む事業の名前（PR資料の中の個別事業のとき）")
+    reviewed: bool = Field(description="人が確認済みの項目か")
+    heading: CitedValue = Field(description="事業名が書かれている箇所")
+    fields: dict[str, CitedValue]
+
+
+@router.get("/api/programs", response_model=list[ProgramOut],
+            summary="事業の一覧（各項目に資料と行番号の出典つき） (the program catalogue, every field cited)")
+def programs(engine: Engine) -> list[ProgramOut]:
+    catalogue = engine.catalogue
+    names = {p.id: p.name for p in catalogue.programs}
+    return [ProgramOut(**p.public(), id=p.id, parent=names.get(p.parent) if p.parent else None,
+                       reviewed=p.reviewed, heading=p.heading.model_dump()) for p in catalogue.programs]
+
+
 @router.post("/api/feedback", response_model=FeedbackResponse, responses=ERRORS | {
     404: _problem("その回答がありません (unknown message_id)")},
              dependencies=[Depends(rate_limited)], summary="回答への評価 (thumbs up/down, optional comment)")

@@ -97,6 +97,10 @@ def _add_pages(app: FastAPI) -> None:
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
+    @app.get("/programs", include_in_schema=False)
+    def programs_page() -> FileResponse:
+        return FileResponse(STATIC / "programs.html", media_type="text/html; charset=utf-8")
+
     docs_assets = _swagger_assets()
     if docs_assets is None:
         return

@@ -40,3 +40,15 @@ def test_invalid_items_are_reported(tmp_path):
         load_dataset(bad, CORPUS)
     text = str(err.value)
     assert "persona" in text and "evidence not found" in text and "duplicate id" in text and ":5:" in text
+
+
+CATALOGUE_QA = ROOT / "evals" / "datasets" / "catalogue_qa.jsonl"
+
+
+def test_catalogue_dataset_schema_and_evidence():
+    """List and comparison items (issue 8): answers that need several programs, evidence in the source."""
+    items = load_dataset(CATALOGUE_QA, CORPUS)
+    assert len(items) >= 20
+    assert {i.type for i in items} <= {"list", "comparison"} and len({i.type for i in items}) == 2
+    assert all(i.answerable and i.evidence and len(i.must_include) >= 2 or i.type == "list" for i in items)
+    assert all(len(i.evidence) >= 2 for i in items if i.type == "comparison")

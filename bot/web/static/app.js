@@ -84,24 +84,83 @@
 
   // ---- answer rendering ------------------------------------------------------------------------
 
-  /** One paragraph per answer line; `[n]` markers become links that open the cited passage. */
+  /** One paragraph per answer line; `[n]` markers become links that open the cited passage.
+   *  Consecutive lines starting with "|" form a table (a catalogue comparison or list). */
   function renderAnswer(container, text, key) {
     var frag = document.createDocumentFragment();
+    var rows = [];
+    function flush() {
+      if (rows.length) frag.appendChild(renderTable(rows, key));
+      rows = [];
+    }
     text.split("\n").forEach(function (line) {
+      if (/^\s*\|/.test(line)) {
+        rows.push(line);
+        return;
+      }
+      flush();
       if (!line.trim()) return;
       var p = el("p", "answer-line");
-      var re = /\[(\d{1,3})\]/g;
-      var last = 0;
-      var m;
-      while ((m = re.exec(line)) !== null) {
-        if (m.index > last) p.appendChild(document.createTextNode(line.slice(last, m.index)));
-        p.appendChild(citeLink(key, Number(m[1])));
-        last = re.lastIndex;
-      }
-      if (last < line.length) p.appendChild(document.createTextNode(line.slice(last)));
+      appendMarked(p, line, key);
       frag.appendChild(p);
     });
+    flush();
     container.replaceChildren(frag);
+  }
+
+  /** Text with `[n]` markers as citation links. */
+  function appendMarked(node, text, key) {
+    var re = /\[(\d{1,3})\]/g;
+    var last = 0;
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) node.appendChild(document.createTextNode(text.slice(last, m.index)));
+      node.appendChild(citeLink(key, Number(m[1])));
+      last = re.lastIndex;
+    }
+    if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  /** A markdown table ("| a | b |", then "|---|---|", then rows) as an HTML table; the first column heads rows. */
+  function renderTable(lines, key) {
+    var cells = function (line) {
+      return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map(function (c) { return c.trim(); });
+    };
+    var wrap = el("div", "answer-table");
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", "比較表（横にスクロールできます）");
+    wrap.tabIndex = 0;
+    var table = el("table");
+    var body = el("tbody");
+    var head = null;
+    lines.forEach(function (line, i) {
+      if (/^\s*\|?\s*:?-{3,}/.test(line)) return;  // the separator row
+      var tr = el("tr");
+      cells(line).forEach(function (text, j) {
+        var cell;
+        if (i === 0) {
+          cell = el("th");
+          cell.scope = "col";
+        } else if (j === 0) {
+          cell = el("th");
+          cell.scope = "row";
+        } else {
+          cell = el("td");
+        }
+        appendMarked(cell, text, key);
+        tr.appendChild(cell);
+      });
+      if (i === 0) {
+        head = el("thead");
+        head.appendChild(tr);
+      } else {
+        body.appendChild(tr);
+      }
+    });
+    if (head) table.appendChild(head);
+    table.appendChild(body);
+    wrap.appendChild(table);
+    return wrap;
   }
 
   function citeLink(key, n) {

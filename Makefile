@@ -46,12 +46,16 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev .advisor/state.json
 	$(BIN)/python -m evals.bench
 
-# The quality gate: fails when a metric falls below evals/thresholds.toml.
+# The quality gates: fail when a metric falls below evals/thresholds*.toml (Q&A, catalogue tables, finder).
 eval: $(VENV)/.installed .advisor/state.json
 	@mkdir -p reports
 	$(ADVISOR) index -q
 	$(ADVISOR) eval -q --dataset evals/datasets/seed_qa.jsonl --json reports/eval.json --html reports/eval.html \
 		--gate evals/thresholds.toml
+	$(ADVISOR) eval -q --dataset evals/datasets/catalogue_qa.jsonl --json reports/eval-catalogue.json \
+		--html reports/eval-catalogue.html --gate evals/thresholds_catalogue.toml
+	$(ADVISOR) eval -q --dataset evals/datasets/finder.jsonl --json reports/eval-finder.json \
+		--gate evals/thresholds_finder.toml
 
 clean:
 	rm -rf $(VENV) .advisor

@@ -154,6 +154,32 @@ def chat() -> None:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
 
 
+@cli.command()
+@click.argument("situation")
+@click.option("--json", "as_json", is_flag=True, help="Print {profile, question, programs} as JSON.")
+@click.option("--no-questions", is_flag=True, help="Give the best list at once instead of asking what decides.")
+@_fail_cleanly
+def find(situation: str, as_json: bool, no_questions: bool) -> None:
+    """Programs that fit an SME's SITUATION, each with cited reasons (or the question that decides them)."""
+    result = _advisor().find(situation, ask=not no_questions)
+    if as_json:
+        click.echo(result.model_dump_json(indent=1))
+        return
+    click.echo(result.message)
+    if result.question:
+        click.echo(f"\n質問: {result.question}")
+        return
+    for i, p in enumerate(result.programs, 1):
+        click.echo(f"\n{i}. {p.name}  (score {p.score})")
+        for r in [*p.reasons, *p.amounts]:
+            refs = ", ".join(f"{c.source}:{c.start_line}-{c.end_line}" for c in r.citations)
+            click.echo(f"   ・{r.text}  [{refs}]")
+        if p.to_check:
+            click.echo("   確認すること: " + " / ".join(p.to_check))
+    if result.programs:
+        click.echo(f"\n{result.note}")
+
+
 @cli.command(name="eval")
 @click.option("--dataset", "datasets", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=["evals/datasets/seed_qa.jsonl"], show_default=True, help="JSON Lines dataset (repeatable).")
@@ -178,11 +204,29 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     from evals.report import gate, render_html
     from evals.runner import run
 
+    from evals.finder_eval import FinderDatasetError, is_finder_dataset, load_finder_dataset
+    from evals.finder_eval import run as run_finder
+
     settings = get_settings()
+    finder_paths = [p for p in datasets if is_finder_dataset(p)]
     try:
-        items = [item for path in datasets for item in load_dataset(path, settings.corpus_dir)]
-    except DatasetError as exc:
+        items = [item for path in datasets if path not in finder_paths
+                 for item in load_dataset(path, settings.corpus_dir)]
+        situations = [s for path in finder_paths for s in load_finder_dataset(path, settings.corpus_dir)]
+    except (DatasetError, FinderDatasetError) as exc:
         raise click.ClickException(f"invalid dataset:\n{exc}") from exc
+    if not items:  # finder situations only (evals/datasets/finder.jsonl)
+        result = run_finder(_advisor(settings).finder, situations)
+        if json_out:
+            json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        finder_metrics = result["metrics"]["finder"]
+        for key, value in finder_metrics.items():
+            click.echo(f"{key:>24}: {value}")
+        thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("finder", {}) if gate_file else {}
+        failures = gate(finder_metrics, thresholds)
+        if failures:
+            raise click.ClickException("quality gate failed: " + "; ".join(failures))
+        return
     modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
     results, shared = [], None
     for mode in modes:
@@ -203,6 +247,10 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     result = results[-1]
     if len(results) > 1:
         result["compare"] = results[0]
+    if situations:
+        finder_result = run_finder(shared.finder, situations)
+        result["metrics"]["finder"] = finder_result["metrics"]["finder"]
+        result["finder_items"] = finder_result["finder_items"]
     thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("overall", {}) if gate_file else {}
     if json_out:
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

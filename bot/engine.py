@@ -113,6 +113,23 @@ class Advisor:
                                        if self.catalogue.programs else None)
         return self._catalogue_answers
 
+    @property
+    def finder(self):
+        """The program finder over the catalogue, the glossary's situation words and hybrid search; built once."""
+        if not hasattr(self, "_finder"):
+            from bot.finder.finder import Finder
+            from bot.finder.profile import Vocabulary
+
+            self._finder = Finder(self.catalogue.programs, Vocabulary.load(self.settings.glossary_path),
+                                  self.settings.corpus_dir, search=lambda text: self.retriever.search(text, k=30),
+                                  min_similarity=self.settings.min_similarity)
+        return self._finder
+
+    def find(self, situation: str, history: Sequence[dict] | None = None, ask: bool = True):
+        """Programs that fit an SME's situation (with cited reasons), or the one question that decides them."""
+        self.check(situation)
+        return self.finder.find(situation, history=list(history or []), ask=ask)
+
     def ready(self) -> bool:
         """Index loaded and its vector store reachable (the web server's readiness check)."""
         try:

@@ -132,7 +132,7 @@ def run_item(finder, item: FinderItem, max_turns: int = 4) -> dict:
 def _reason_supported(reason) -> bool:
     """The text a reason quotes (inside 「」) stands in the lines its citations give."""
     quoted = re.findall(r"「([^」]+)」", reason.text)
-    value = (quoted[-1] if quoted else reason.text).rstrip("…")
+    value = (quoted[-1] if quoted else reason.text).strip("…")
     lines = squash(" ".join(c.text for c in reason.citations))
     return bool(reason.citations) and squash(value) in lines
 

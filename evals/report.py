@@ -156,7 +156,7 @@ def render_html(result: dict, baseline: dict | None = None, thresholds: dict | N
             f'<body>{"".join(body)}</body></html>')
 
 
-LOWER_IS_BETTER = {"false_refusal", "latency_p50_ms", "latency_p95_ms"}
+LOWER_IS_BETTER = {"false_refusal", "latency_p50_ms", "latency_p95_ms", "asked_when_not_needed", "questions_per_situation"}
 
 
 def meets(metric: str, value: float, threshold: float) -> bool:

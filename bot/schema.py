@@ -49,7 +49,7 @@ class Answer(BaseModel):
     _finder: dict | None = PrivateAttr(default=None)
 
     @property
-    def finder(self) -> dict | None:
+    def finder_state(self) -> dict | None:
         return self._finder
 
     @property

@@ -14,7 +14,10 @@ CORRECT_HINT = "（違っていれば「従業員は30人です」「IT化では
 
 
 def to_answer(result: FinderResult) -> Answer:
-    lines = [result.message.split("\n")[0] + CORRECT_HINT]
+    situation = result.message.split("\n")[0]
+    # Nothing heard yet: no situation to show back (the question asks for it).
+    lines = [situation + CORRECT_HINT] if any(k != "unknown" and k != "summary" and v
+                                              for k, v in result.profile.items()) else []
     citations: list[Citation] = []
     keys: dict[tuple[str, int, int], int] = {}
 

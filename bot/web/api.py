@@ -33,6 +33,7 @@ class ChatRequest(BaseModel):
 class ChatResponse(Answer):
     session_id: str
     message_id: str = Field(description="この回答の id (フィードバックで指定)")
+    finder: dict | None = Field(None, description="補助金さがし: 伺った状況 (profile)、次の質問、候補の事業名")
 
 
 class FeedbackRequest(BaseModel):
@@ -100,7 +101,7 @@ def chat(body: Chat, engine: Engine, db: Db) -> ChatResponse:
     session_id = db.conversation(body.session_id)
     answer = engine.ask(body.question, history=db.history(session_id, engine.settings.history_turns))
     message_id = db.record(session_id, body.question, answer)
-    return ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id)
+    return ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id, finder=answer.finder_state)
 
 
 @router.post("/api/chat/stream", response_class=EventSourceResponse, responses=ERRORS,
@@ -115,7 +116,8 @@ def chat_stream(body: Chat, engine: Engine, db: Db) -> Iterator[ServerSentEvent]
             if event.type == "done":
                 answer = event.answer
                 message_id = db.record(session_id, body.question, answer)
-                done = ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id)
+                done = ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id,
+                                    finder=answer.finder_state)
                 yield ServerSentEvent(event="done", data=done)
             elif event.type == "citation":
                 yield ServerSentEvent(event="citation", data=event.citation)

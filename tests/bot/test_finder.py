@@ -152,9 +152,9 @@ def test_a_finder_result_reads_as_a_cited_answer(finder):
     assert not listed.refused and listed.citations
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", listed.answer)}
     assert markers == {c.n for c in listed.citations}
-    assert "公募要領" in listed.answer and listed.finder["profile"]["industry"] == "製造業"
+    assert "公募要領" in listed.answer and listed.finder_state["profile"]["industry"] == "製造業"
     asking = to_answer(finder.find("小さな会社です。何か使える補助金はありますか"))
-    assert asking.finder["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
+    assert asking.finder_state["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
     nothing = to_answer(finder.find("自宅の住宅ローンの金利を下げたい", ask=False))
     assert nothing.refused and "よろず支援拠点" in nothing.answer
 

@@ -101,7 +101,7 @@ def test_question_citation_and_feedback(server, browser, shots):
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page).to_have_title(re.compile("補助金"))
     expect(page.locator("html")).to_have_attribute("lang", "ja")
-    expect(page.locator(".example")).to_have_count(3)
+    expect(page.locator(".example")).to_have_count(4)
     expect(page.locator("#disclaimer")).to_contain_text("最新の公募要領")
     expect(page.locator("#conversation")).to_have_attribute("aria-live", "polite")
     page.screenshot(path=shots / "01-start.png")
@@ -302,6 +302,50 @@ def test_errors_are_shown_in_japanese(server, browser, shots):
     expect(refused).to_contain_text("資料から確認できませんでした")
     expect(refused.locator(".sources")).to_be_hidden()
     page.screenshot(path=shots / "21-refusal.png")
+
+    context.close()
+    assert watch.problems == [], "\n".join(watch.problems)
+
+
+def test_a_finder_conversation_with_profile_chips(server, browser, shots):
+    """From 「自分に合う補助金を探したい」 to a cited short list, the situation shown as chips and corrected."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ja-JP")
+    watch = Watch(context)
+    page = watch.new_page()
+    page.goto(server.url + "/")
+    box = page.locator("#question")
+
+    page.locator(".example", has_text="自分に合う補助金を探したい").click()
+    first = page.locator(".turn-bot").nth(0)
+    expect(first.locator(".feedback")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(first.locator(".answer")).to_contain_text("どんなことに取り組みたいですか")
+    expect(first.locator(".profile .chip-empty").first).to_be_visible()
+
+    box.fill("社員20人の町工場です。大学と組んで新しい加工技術を開発したい")
+    box.press("Enter")
+    second = page.locator(".turn-bot").nth(1)
+    expect(second.locator(".feedback")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(second.locator(".answer")).to_contain_text("ご状況に合いそうな事業")
+    expect(second.locator(".answer a.cite").first).to_be_visible()
+    chips = second.locator(".profile .chip")
+    expect(chips.filter(has_text="業種: 製造業")).to_have_count(1)
+    expect(chips.filter(has_text="従業員: 20人")).to_have_count(1)
+    expect(chips.filter(has_text="研究開発")).to_have_count(1)
+    page.screenshot(path=shots / "30-finder-list.png", full_page=True)
+
+    # a chip puts a correction in the box; sending it changes the situation and the list
+    chips.filter(has_text="やりたいこと").click()
+    expect(box).to_have_value("やりたいことは〇〇です")
+    expect(box).to_be_focused()
+    box.fill("研究開発ではなく、海外展開をしたいです")
+    box.press("Enter")
+    third = page.locator(".turn-bot").nth(2)
+    expect(third.locator(".feedback")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(third.locator(".profile .chip").filter(has_text="海外展開")).to_have_count(1)
+    expect(third.locator(".profile .chip").filter(has_text="研究開発")).to_have_count(0)
+    page.screenshot(path=shots / "31-finder-corrected.png", full_page=True)
 
     context.close()
     assert watch.problems == [], "\n".join(watch.problems)

@@ -727,3 +727,21 @@ def update_notice(post: dict) -> str:
     [note] = [e["text"] for b in blocks_of(post) if b["type"] == "context" for e in b["elements"]
               if e["text"].startswith("ℹ️")]
     return note.removeprefix("ℹ️ ")
+
+
+def test_a_finder_conversation_in_a_thread(client, slack_api):
+    """An advisor asks for fitting programs; the bot asks what decides, then lists programs with cited reasons."""
+    first = mention("自分に合う補助金を探したい", channel="C0FINDER")
+    send_event(client, first)
+    [question] = slack_api.wait("chat.postMessage", thread_ts=first["ts"])
+    assert "どんなことに取り組みたいですか" in question["text"]
+    reply = message("社員20人の町工場です。大学と組んで新しい加工技術を開発したい", "C0FINDER", "channel",
+                    thread_ts=first["ts"])
+    send_event(client, reply)
+    posts = slack_api.wait("chat.postMessage", count=2, thread_ts=first["ts"])
+    listed = posts[1]
+    assert "ご状況: 業種: 製造業" in listed["text"] and "ご状況に合いそうな事業" in listed["text"]
+    assert "研究開発" in listed["text"] and "公募要領" in listed["text"]
+    blocks = json.loads(listed["blocks"]) if isinstance(listed["blocks"], str) else listed["blocks"]
+    context = " ".join(e.get("text", "") for b in blocks if b["type"] == "context" for e in b.get("elements", []))
+    assert re.search(r"\d+–\d+行", context), context  # the sources of the reasons, with their lines

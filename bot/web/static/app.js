@@ -528,6 +528,7 @@
     msg.citations = new Map();
     (data.citations || []).forEach(function (c) { msg.citations.set(Number(c.n), c); });
     renderSources(msg);
+    if (data.finder && data.finder.profile) renderProfile(msg, data.finder);
     if (data.notice) {  // the LLM could not be used: the answer quotes the passages instead
       msg.article.appendChild(el("p", "note", data.notice));
     }
@@ -535,6 +536,45 @@
       msg.article.appendChild(el("p", "note", "※ 出典の資料に基づく回答です。申請の際は最新の公募要領をご確認ください。"));
     }
     if (msg.messageId) addFeedback(msg);
+  }
+
+  // ---- finder: the situation shown back as chips; a chip puts a correction in the input box -----
+
+  var PROFILE_FIELDS = [
+    ["industry", "業種", function (v) { return v; }, "業種は〇〇です"],
+    ["employees", "従業員", function (v) { return v + "人"; }, "従業員は〇人です"],
+    ["size", "規模", function (v) { return v; }, "規模は〇〇です"],
+    ["region", "地域", function (v) { return v; }, "所在地は〇〇県です"],
+    ["goals", "やりたいこと", function (v) { return v.join("・"); }, "やりたいことは〇〇です"],
+    ["circumstances", "状況", function (v) { return v.join("・"); }, "状況は〇〇です"]
+  ];
+
+  function renderProfile(msg, finder) {
+    var profile = finder.profile || {};
+    var box = el("div", "profile");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "伺ったご状況（押すと修正できます）");
+    box.appendChild(el("p", "profile-title", "伺ったご状況（押すと修正できます）"));
+    var list = el("ul", "profile-chips");
+    PROFILE_FIELDS.forEach(function (f) {
+      var value = profile[f[0]];
+      var empty = value === undefined || value === null || (Array.isArray(value) && !value.length);
+      var chip = el("button", "chip" + (empty ? " chip-empty" : ""), f[1] + ": " + (empty ? "未入力" : f[2](value)));
+      chip.type = "button";
+      chip.dataset.field = f[0];
+      chip.setAttribute("aria-label", f[1] + (empty ? "を入力する" : "を修正する（いま: " + f[2](value) + "）"));
+      chip.addEventListener("click", function () {
+        els.input.value = f[3];
+        els.input.focus();
+        var at = f[3].indexOf("〇");
+        if (at >= 0) els.input.setSelectionRange(at, f[3].lastIndexOf("〇") + 1);
+      });
+      var item = el("li");
+      item.appendChild(chip);
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    msg.article.appendChild(box);
   }
 
   // ---- source panel ----------------------------------------------------------------------------

@@ -745,3 +745,16 @@ def test_a_finder_conversation_in_a_thread(client, slack_api):
     blocks = json.loads(listed["blocks"]) if isinstance(listed["blocks"], str) else listed["blocks"]
     context = " ".join(e.get("text", "") for b in blocks if b["type"] == "context" for e in b.get("elements", []))
     assert re.search(r"\d+–\d+行", context), context  # the sources of the reasons, with their lines
+
+
+def test_a_comparison_answer_from_the_catalogue_in_a_thread(client, slack_api):
+    """「…の違いは？」 through the real Bolt app: the catalogue table as one bold line per program, cells cited."""
+    event = mention("ものづくり補助金とIT導入補助金の違いは？", channel="C0COMPARE")
+    send_event(client, event)
+    [post] = slack_api.wait("chat.postMessage", thread_ts=event["ts"])
+    blocks = blocks_of(post)
+    body = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "|---" not in body and "（ものづくり補助金）*" in body and "（IT導入補助金）*" in body
+    assert re.search(r"• 補助率：[^\n]+\*\[\d+\]\*", body)
+    sources = " ".join(e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])
+    assert re.search(r"\d+–\d+行", sources)

@@ -34,8 +34,12 @@ _EXTRA_FOLD = str.maketrans({
 })
 
 
+@functools.lru_cache(maxsize=65536)
 def nfkc(text: str) -> str:
-    """NFKC plus the few folds PDF text needs (Kangxi radicals ⼩→小 are handled by NFKC itself)."""
+    """NFKC plus the few folds PDF text needs (Kangxi radicals ⼩→小 are handled by NFKC itself).
+
+    Cached: the answerer and the catalogue normalise the same names and passage sentences for every question.
+    """
     return unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
 
 
@@ -46,6 +50,7 @@ def fold_radicals(text: str) -> str:
                    for ch in text)
 
 
+@functools.lru_cache(maxsize=65536)
 def squash(text: str) -> str:
     """NFKC with all white space removed: the form used to test "is this text inside that text"."""
     return _SPACE_RE.sub("", nfkc(text))

@@ -103,11 +103,13 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
-                 known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None):
+                 known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None,
+                 expand: Callable[[str], list[str]] | None = None):
         self.idf = idf
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
         self.context = context or (lambda passage: "")
+        self.expand = expand or (lambda text: [])
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
         cfg = self.config
@@ -126,7 +128,14 @@ class ExtractiveAnswerer:
             names += [n for e in query.expansions for n in program_names(e)]
         # Passages about another program than the one the question names are not quoted beside it.
         verbatim = self._spelled_out(hits, names)
-        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)} | {best.hit}
+        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)}
+        if names and _variant(hits[best.hit], query.question, hits):
+            # The best sentence comes from the sheet of the program the question names, not from a variant
+            # of it: 「…交付金事業（令和6年度）」 is not answered from the 「…交付金【復興】」 sheet.
+            about = {h for h in about if not _variant(hits[h], query.question, hits)}
+            named = [c for c in candidates if c.hit in about and c.coverage >= cfg.min_coverage]
+            best = max(named, key=lambda c: c.score) if named else best
+        about |= {best.hit}
         if strict:
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
@@ -285,11 +294,17 @@ class ExtractiveAnswerer:
         if len(parts) < 2:
             return chosen
         out = list(chosen)
-        for part in parts:
-            wanted = asked_aspects(part)
-            # What the part is about (「ヒアリング」「目標」); the words naming the fact asked (「回数」) are
-            # answered by a sentence stating such a fact (「年12,000回」), checked apart.
-            tokens = {t for t in tokenize(part) if t in weights} - (aspect_terms(part) if wanted else set())
+        wanted_of = [asked_aspects(part) for part in parts]
+        tokens_of = [self._part_tokens(part, weights, wanted) for part, wanted in zip(parts, wanted_of)]
+        for k, (part, wanted) in enumerate(zip(parts, wanted_of)):
+            tokens = tokens_of[k]
+            # What the other parts also say is the subject they share (「宇宙戦略基金」 in "where is it set up"
+            # and "what market size does it aim for"): a part is answered by what it alone asks, when it
+            # asks something of its own.
+            shared = set().union(*(t for j, t in enumerate(tokens_of) if j != k))
+            own_words = tokens - shared
+            if sum(weights[t] for t in own_words) >= 0.25 * sum(weights[t] for t in tokens):
+                tokens = own_words
             total = sum(weights[t] for t in tokens)
             if not total:
                 continue
@@ -309,6 +324,18 @@ class ExtractiveAnswerer:
             if options:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
         return out
+
+    def _part_tokens(self, part: str, weights: dict[str, float], wanted: set[str]) -> set[str]:
+        """What a part of the question is about (「ヒアリング」「目標」); the words naming the fact asked
+        (「回数」) are answered by a sentence stating such a fact (「年12,000回」), checked apart."""
+        words = tokenize(part)
+        said = tokenize(" ".join(self.expand(part))) if _is_latin(part) else []
+        if said:
+            # An English part is said in the documents' words through the glossary: its Japanese words,
+            # its acronyms (SBL, JAXA), and its glossary words (near-term -> 当面, target -> 目指す).
+            acronyms = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9&]+\b", part)}
+            words = [t for t in words if not t.isascii() or t in acronyms] + said
+        return {t for t in words if t in weights} - (aspect_terms(part) if wanted else set())
 
     def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate], asked: set[str],
                          hits: list[Hit], order: dict[tuple[int, int], tuple[int, int]]) -> list[_Candidate]:
@@ -357,6 +384,12 @@ class ExtractiveAnswerer:
                 continue
             if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)):
                 out.append(nxt)  # 「…イノベＰガイドライン」 + 「（ＧＬ）を策定する（令和７年度中）。」
+                found |= nxt.aspects & asked
+                continue
+            if _next_item(c.text, nxt.text) or _defines(c.text, nxt.text):
+                # 「①工作機械の…約11万台に強化。」 goes on as 「②産業用ロボットの…約35万台に強化。」, and
+                # 「※サポインとは、…の略。」 as 「…を提供する裾野産業のこと。」: the one is read with the other.
+                out.append(nxt)
                 found |= nxt.aspects & asked
                 continue
             if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
@@ -480,6 +513,45 @@ def _similar(a: str, b: str) -> bool:
     if min(len(a), len(b)) < 0.75 * max(len(a), len(b)):
         return False  # the ratio cannot reach 0.75
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
+
+
+def _variant(hit: Hit, question: str, hits: list[Hit]) -> bool:
+    """A sheet titled with a tag the question does not say, when the untagged sheet was retrieved too
+    (「…運営費交付金【復興】」 beside 「…運営費交付金事業」 to a question on the latter): a variant of the
+    program, not the program asked about."""
+    q = squash(question)
+    title = nfkc(hit.passage.section).split(" > ")[0]
+    tags = re.findall(r"【([^】]{1,8})】", title)
+    if not tags or all(squash(tag) in q for tag in tags):
+        return False
+    base = squash(re.sub(r"【[^】]*】", "", title))
+    return len(base) >= 6 and any(
+        "【" not in (other := squash(nfkc(h.passage.section).split(" > ")[0])) and other.startswith(base)
+        for h in hits)
+
+
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_PAREN_NUMBER_RE = re.compile(r"^[(](\d{1,2})[)]")
+
+
+def _next_item(text: str, nxt: str) -> bool:
+    """Is `nxt` the next numbered item of a list, stating the same thing as `text` for another subject
+    (「①…を2030年度時点で約11万台に強化。」 then 「②…を2030年時点で約35万台に強化。」)?"""
+    a, b = text.lstrip(), nxt.lstrip()
+    if a[:1] and a[0] in _CIRCLED and b[:1] and b[0] in _CIRCLED:
+        consecutive = _CIRCLED.index(b[0]) == _CIRCLED.index(a[0]) + 1
+    else:
+        ma, mb = _PAREN_NUMBER_RE.match(nfkc(a)), _PAREN_NUMBER_RE.match(nfkc(b))
+        consecutive = bool(ma and mb) and int(mb.group(1)) == int(ma.group(1)) + 1
+    return consecutive and _similar(_shape(a[1:]), _shape(b[1:]))
+
+
+_DEFINES_RE = re.compile(r"とは[、,]?.{1,40}(の略|をいう|を指す|のこと)。$")
+
+
+def _defines(text: str, nxt: str) -> bool:
+    """A definition that runs on: 「※サポインとは、…の略。」 then 「…裾野産業のこと。」."""
+    return bool(_DEFINES_RE.search(nfkc(text).strip())) and bool(re.search(r"(のこと|をいう|を指す)。$", nfkc(nxt).strip()))
 
 
 def _cut_off(text: str) -> bool:

@@ -143,8 +143,17 @@ class ExtractiveAnswerer:
             if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
                 return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
             passage_cov = self._passage_coverage(hits, weights)
+            # A long question tells the asker's situation before it asks (「うちは従業員3人の居酒屋で…。
+            # …特別な枠は、いくらまで出ますか？」): the fact is then weighed against the part that asks for it.
+            asking = self._asking_words(query.question, weights, strict)
+
+            def covers_asking(c: _Candidate) -> bool:
+                total = sum(weights[t] for t in asking)
+                return bool(total) and sum(weights[t] for t in c.covered & asking) / total >= need
+
             stating = [c for c in candidates if strict & self._states(c, query.question) and (
                 c.coverage >= need
+                or asking and c.coverage >= cfg.min_coverage and covers_asking(c)
                 # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
                 # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
                 or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
@@ -324,6 +333,15 @@ class ExtractiveAnswerer:
             if options:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
         return out
+
+    def _asking_words(self, question: str, weights: dict[str, float], strict: set[str]) -> set[str]:
+        """What the parts asking for the facts are about, without the words naming the facts (empty when the
+        question is all one part, or when every part asks)."""
+        parts = question_parts(question)
+        asking = [p for p in parts if asked_aspects(p) & strict]
+        if len(parts) < 2 or not asking or len(asking) == len(parts):
+            return set()
+        return {t for p in asking for t in tokenize(p) if t in weights} - aspect_terms(question)
 
     def _part_tokens(self, part: str, weights: dict[str, float], wanted: set[str]) -> set[str]:
         """What a part of the question is about (「ヒアリング」「目標」); the words naming the fact asked

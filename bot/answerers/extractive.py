@@ -54,6 +54,12 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回)(?!\s*(当たり|あたり))"
                    r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
+    # What a word means (「「二重債務問題」とは何ですか」, "what does Sapoin stand for"): a sentence that defines
+    # it. Never required (a term may be explained without these words), so it is left out of refusals.
+    "definition": (
+        re.compile(r"とは(何|なに|どの|どういう|どんな)|どういう意味|意味は|何の略|\bstands? for\b|\bwhat does \S+ mean", re.I),
+        re.compile(r"とは[、,]|の略[。)）]?|のこと[。)）]|をいう[。)）]|を指す|いわゆる"),
+    ),
     "period": (
         re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
@@ -115,14 +121,14 @@ class ExtractiveAnswerer:
         cfg = self.config
         weights, extra = self._question_weights(query)
         asked = asked_aspects(query.question)
-        candidates = self._candidates(hits, weights, extra, asked)
+        candidates = self._candidates(hits, weights, extra, asked, defined_terms(query.question))
         if not candidates:
             return Draft(refused=True, reason="no candidate sentence")
         most = max(c.coverage for c in candidates)
         if most < cfg.min_coverage:
             return Draft(refused=True, reason=f"coverage {most:.2f} < {cfg.min_coverage}")
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
-        strict = asked - {"period"}
+        strict = asked - {"period", "definition"}
         names = program_names(query.question)
         if names:  # a nickname in the question also counts when the passage uses the official name
             names += [n for e in query.expansions for n in program_names(e)]
@@ -453,7 +459,7 @@ class ExtractiveAnswerer:
         return weights, extra
 
     def _candidates(self, hits: list[Hit], weights: dict[str, float], extra: dict[str, float],
-                    asked: set[str]) -> list[_Candidate]:
+                    asked: set[str], terms: tuple[str, ...] = ()) -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
         for i, hit in enumerate(hits[: self.config.passages_considered]):
@@ -470,6 +476,8 @@ class ExtractiveAnswerer:
                 stand_in = min(missing, sum(w for t, w in extra.items() if t in tokens or t in section_tokens))
                 coverage = (own + from_section + stand_in) / total
                 aspects = frozenset(name for name, (_, s_re) in ASPECTS.items() if s_re.search(nfkc(sentence)))
+                if "definition" in aspects and not any(t in squash(sentence) for t in terms):
+                    aspects -= {"definition"}  # it defines something else (「※付加価値額とは…」)
                 score = (
                     (own + 0.8 * from_section + stand_in) / total
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
@@ -582,6 +590,17 @@ def question_parts(question: str) -> list[str]:
     """The separate things a question asks: 「…は何名？…の目標は？」 -> two parts."""
     parts = [p.strip() for p in _PART_SPLIT_RE.split(nfkc(question)) if p and p.strip()]
     return [p for p in parts if len(p) >= 4]
+
+
+_TERM_RE = re.compile(r"[「『\"“(（]([^」』\"”)）]{2,30})[」』\"”)）]|([^\s、。?？「」]{2,20})とは")
+
+
+def defined_terms(question: str) -> tuple[str, ...]:
+    """What a question asks the meaning of: quoted or bracketed words, or the word before 「とは」
+    (「「SBOM」とは何ですか」 -> SBOM; 'What does "Sapoin" (サポイン) stand for?' -> Sapoin, サポイン)."""
+    if "definition" not in asked_aspects(question):
+        return ()
+    return tuple(dict.fromkeys(squash(a or b) for a, b in _TERM_RE.findall(nfkc(question))))
 
 
 def aspect_terms(question: str) -> set[str]:

@@ -56,3 +56,13 @@ def test_a_tagged_sheet_is_a_variant_only_beside_its_untagged_sheet():
     assert not _variant(plain, question, [tagged, plain])
     assert not _variant(tagged, question, [tagged])  # no untagged sheet retrieved: the tagged one is the program
     assert not _variant(tagged, "中小企業基盤整備機構運営費交付金【復興】の予算は？", [tagged, plain])
+
+
+def test_definition_questions_name_the_term_defined():
+    from bot.answerers.extractive import ASPECTS, defined_terms
+
+    assert "definition" in asked_aspects('What does "Sapoin" (サポイン) in the program name stand for?')
+    assert defined_terms('What does "Sapoin" (サポイン) in the program name stand for?') == ("Sapoin", "サポイン")
+    assert defined_terms("産業サイバーセキュリティ強靱化事業で活用を推進している「SBOM」とは何ですか。") == ("SBOM",)
+    assert defined_terms("サポイン事業の補助率は？") == ()
+    assert ASPECTS["definition"][1].search("※サポインとは、サポーティング・インダストリーの略。")

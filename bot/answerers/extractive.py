@@ -397,6 +397,20 @@ class ExtractiveAnswerer:
                     at, k = following(*at), k + 1
                 continue
             at = following(c.hit, c.pos)
+            if cfg.follow_lists and _heads_items(c.text) and at is not None and at[0] == c.hit \
+                    and _BULLET_RE.match(nfkc(unit_at(*at).text)):
+                # 「②特許料及び特許審査請求料の軽減…費用を減免する」 is detailed by the ・ items under it.
+                size = 0
+                while at is not None and at[0] == c.hit:
+                    nxt = unit_at(*at)
+                    if not _BULLET_RE.match(nfkc(nxt.text)) or size + len(nxt.text) > cfg.max_list_chars:
+                        break
+                    if nxt not in out:
+                        out.append(nxt)
+                        found |= nxt.aspects & asked
+                    size += len(nxt.text)
+                    at = following(*at)
+                continue
             if at is not None and at[0] != c.hit:
                 nxt = unit_at(*at)
                 if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)) and nxt not in out:
@@ -554,6 +568,15 @@ def _variant(hit: Hit, question: str, hits: list[Hit]) -> bool:
     return len(base) >= 6 and any(
         "【" not in (other := squash(nfkc(h.passage.section).split(" > ")[0])) and other.startswith(base)
         for h in hits)
+
+
+_BULLET_RE = re.compile(r"^[・•]")
+
+
+def _heads_items(text: str) -> bool:
+    """A line that is not an item itself and does not end a sentence: what the ・ items after it detail."""
+    t = nfkc(text).strip()
+    return len(t) >= 10 and not _ITEM_START_RE.match(t) and not t.endswith(("。", ".", ")", "）"))
 
 
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"

@@ -66,3 +66,11 @@ def test_definition_questions_name_the_term_defined():
     assert defined_terms("産業サイバーセキュリティ強靱化事業で活用を推進している「SBOM」とは何ですか。") == ("SBOM",)
     assert defined_terms("サポイン事業の補助率は？") == ()
     assert ASPECTS["definition"][1].search("※サポインとは、サポーティング・インダストリーの略。")
+
+
+def test_a_line_that_heads_bullet_items():
+    from bot.answerers.extractive import _heads_items
+
+    assert _heads_items("②特許料及び特許審査請求料の軽減認定計画の成果を特許化する場合の費用を減免する")
+    assert not _heads_items("・特許審査請求料の半減")
+    assert not _heads_items("認定計画の成果を特許化する場合の費用を減免する。")

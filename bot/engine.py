@@ -90,7 +90,8 @@ class Advisor:
         index = self.retriever.index
         config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
                                   min_aspect_coverage=self.settings.min_aspect_coverage)
-        return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before)
+        return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before,
+                                  expand=self.retriever.glossary.expand)
 
     @property
     def catalogue(self):

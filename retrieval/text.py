@@ -199,6 +199,8 @@ _STOP = {
     "この", "どの", "何", "なに", "いくら", "どれ", "どう", "どんな", "教える", "ください", "知る", "思う",
     "いう", "できる", "等", "など", "について", "とき", "場合", "的", "化", "さん", "方", "くれる", "もらう",
     "いただく", "おる", "ござる", "です", "ます", "か", "?", "?",
+    # Sudachi's normalised forms of the pronouns and the honorific prefix above (これ -> 此れ, ご相談 -> 御 + 相談)
+    "此れ", "其れ", "彼れ", "何れ", "此処", "其処", "彼処", "此方", "其方", "彼方", "御",
     # English function words (questions may be asked in English)
     "a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "is", "are", "was",
     "were", "be", "been", "do", "does", "did", "what", "which", "who", "whom", "how", "when", "where", "why",

@@ -54,6 +54,12 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回)(?!\s*(当たり|あたり))"
                    r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
+    # What a word means (「「二重債務問題」とは何ですか」, "what does Sapoin stand for"): a sentence that defines
+    # it. Never required (a term may be explained without these words), so it is left out of refusals.
+    "definition": (
+        re.compile(r"とは(何|なに|どの|どういう|どんな)|どういう意味|意味は|何の略|\bstands? for\b|\bwhat does \S+ mean", re.I),
+        re.compile(r"とは[、,]|の略[。)）]?|のこと[。)）]|をいう[。)）]|を指す|いわゆる"),
+    ),
     "period": (
         re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
@@ -103,30 +109,39 @@ class _Candidate:
 
 class ExtractiveAnswerer:
     def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
-                 known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None):
+                 known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None,
+                 expand: Callable[[str], list[str]] | None = None):
         self.idf = idf
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
         self.context = context or (lambda passage: "")
+        self.expand = expand or (lambda text: [])
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
         cfg = self.config
         weights, extra = self._question_weights(query)
         asked = asked_aspects(query.question)
-        candidates = self._candidates(hits, weights, extra, asked)
+        candidates = self._candidates(hits, weights, extra, asked, defined_terms(query.question))
         if not candidates:
             return Draft(refused=True, reason="no candidate sentence")
         most = max(c.coverage for c in candidates)
         if most < cfg.min_coverage:
             return Draft(refused=True, reason=f"coverage {most:.2f} < {cfg.min_coverage}")
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
-        strict = asked - {"period"}
+        strict = asked - {"period", "definition"}
         names = program_names(query.question)
         if names:  # a nickname in the question also counts when the passage uses the official name
             names += [n for e in query.expansions for n in program_names(e)]
         # Passages about another program than the one the question names are not quoted beside it.
         verbatim = self._spelled_out(hits, names)
-        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)} | {best.hit}
+        about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)}
+        if names and _variant(hits[best.hit], query.question, hits):
+            # The best sentence comes from the sheet of the program the question names, not from a variant
+            # of it: 「…交付金事業（令和6年度）」 is not answered from the 「…交付金【復興】」 sheet.
+            about = {h for h in about if not _variant(hits[h], query.question, hits)}
+            named = [c for c in candidates if c.hit in about and c.coverage >= cfg.min_coverage]
+            best = max(named, key=lambda c: c.score) if named else best
+        about |= {best.hit}
         if strict:
             # An English question is weighed through glossary translations only, so it covers less.
             need = cfg.min_aspect_coverage * (0.5 if _is_latin(query.question) else 1.0)
@@ -134,8 +149,17 @@ class ExtractiveAnswerer:
             if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
                 return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
             passage_cov = self._passage_coverage(hits, weights)
+            # A long question tells the asker's situation before it asks (「うちは従業員3人の居酒屋で…。
+            # …特別な枠は、いくらまで出ますか？」): the fact is then weighed against the part that asks for it.
+            asking = self._asking_words(query.question, weights, strict)
+
+            def covers_asking(c: _Candidate) -> bool:
+                total = sum(weights[t] for t in asking)
+                return bool(total) and sum(weights[t] for t in c.covered & asking) / total >= need
+
             stating = [c for c in candidates if strict & self._states(c, query.question) and (
                 c.coverage >= need
+                or asking and c.coverage >= cfg.min_coverage and covers_asking(c)
                 # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
                 # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
                 or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
@@ -285,11 +309,17 @@ class ExtractiveAnswerer:
         if len(parts) < 2:
             return chosen
         out = list(chosen)
-        for part in parts:
-            wanted = asked_aspects(part)
-            # What the part is about (「ヒアリング」「目標」); the words naming the fact asked (「回数」) are
-            # answered by a sentence stating such a fact (「年12,000回」), checked apart.
-            tokens = {t for t in tokenize(part) if t in weights} - (aspect_terms(part) if wanted else set())
+        wanted_of = [asked_aspects(part) for part in parts]
+        tokens_of = [self._part_tokens(part, weights, wanted) for part, wanted in zip(parts, wanted_of)]
+        for k, (part, wanted) in enumerate(zip(parts, wanted_of)):
+            tokens = tokens_of[k]
+            # What the other parts also say is the subject they share (「宇宙戦略基金」 in "where is it set up"
+            # and "what market size does it aim for"): a part is answered by what it alone asks, when it
+            # asks something of its own.
+            shared = set().union(*(t for j, t in enumerate(tokens_of) if j != k))
+            own_words = tokens - shared
+            if sum(weights[t] for t in own_words) >= 0.25 * sum(weights[t] for t in tokens):
+                tokens = own_words
             total = sum(weights[t] for t in tokens)
             if not total:
                 continue
@@ -309,6 +339,27 @@ class ExtractiveAnswerer:
             if options:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
         return out
+
+    def _asking_words(self, question: str, weights: dict[str, float], strict: set[str]) -> set[str]:
+        """What the parts asking for the facts are about, without the words naming the facts (empty when the
+        question is all one part, or when every part asks)."""
+        parts = question_parts(question)
+        asking = [p for p in parts if asked_aspects(p) & strict]
+        if len(parts) < 2 or not asking or len(asking) == len(parts):
+            return set()
+        return {t for p in asking for t in tokenize(p) if t in weights} - aspect_terms(question)
+
+    def _part_tokens(self, part: str, weights: dict[str, float], wanted: set[str]) -> set[str]:
+        """What a part of the question is about (「ヒアリング」「目標」); the words naming the fact asked
+        (「回数」) are answered by a sentence stating such a fact (「年12,000回」), checked apart."""
+        words = tokenize(part)
+        said = tokenize(" ".join(self.expand(part))) if _is_latin(part) else []
+        if said:
+            # An English part is said in the documents' words through the glossary: its Japanese words,
+            # its acronyms (SBL, JAXA), and its glossary words (near-term -> 当面, target -> 目指す).
+            acronyms = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9&]+\b", part)}
+            words = [t for t in words if not t.isascii() or t in acronyms] + said
+        return {t for t in words if t in weights} - (aspect_terms(part) if wanted else set())
 
     def _with_neighbours(self, chosen: list[_Candidate], candidates: list[_Candidate], asked: set[str],
                          hits: list[Hit], order: dict[tuple[int, int], tuple[int, int]]) -> list[_Candidate]:
@@ -346,6 +397,20 @@ class ExtractiveAnswerer:
                     at, k = following(*at), k + 1
                 continue
             at = following(c.hit, c.pos)
+            if cfg.follow_lists and _heads_items(c.text) and at is not None and at[0] == c.hit \
+                    and _BULLET_RE.match(nfkc(unit_at(*at).text)):
+                # 「②特許料及び特許審査請求料の軽減…費用を減免する」 is detailed by the ・ items under it.
+                size = 0
+                while at is not None and at[0] == c.hit:
+                    nxt = unit_at(*at)
+                    if not _BULLET_RE.match(nfkc(nxt.text)) or size + len(nxt.text) > cfg.max_list_chars:
+                        break
+                    if nxt not in out:
+                        out.append(nxt)
+                        found |= nxt.aspects & asked
+                    size += len(nxt.text)
+                    at = following(*at)
+                continue
             if at is not None and at[0] != c.hit:
                 nxt = unit_at(*at)
                 if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)) and nxt not in out:
@@ -357,6 +422,12 @@ class ExtractiveAnswerer:
                 continue
             if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)):
                 out.append(nxt)  # 「…イノベＰガイドライン」 + 「（ＧＬ）を策定する（令和７年度中）。」
+                found |= nxt.aspects & asked
+                continue
+            if _next_item(c.text, nxt.text) or _defines(c.text, nxt.text):
+                # 「①工作機械の…約11万台に強化。」 goes on as 「②産業用ロボットの…約35万台に強化。」, and
+                # 「※サポインとは、…の略。」 as 「…を提供する裾野産業のこと。」: the one is read with the other.
+                out.append(nxt)
                 found |= nxt.aspects & asked
                 continue
             if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
@@ -402,7 +473,7 @@ class ExtractiveAnswerer:
         return weights, extra
 
     def _candidates(self, hits: list[Hit], weights: dict[str, float], extra: dict[str, float],
-                    asked: set[str]) -> list[_Candidate]:
+                    asked: set[str], terms: tuple[str, ...] = ()) -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
         for i, hit in enumerate(hits[: self.config.passages_considered]):
@@ -419,6 +490,8 @@ class ExtractiveAnswerer:
                 stand_in = min(missing, sum(w for t, w in extra.items() if t in tokens or t in section_tokens))
                 coverage = (own + from_section + stand_in) / total
                 aspects = frozenset(name for name, (_, s_re) in ASPECTS.items() if s_re.search(nfkc(sentence)))
+                if "definition" in aspects and not any(t in squash(sentence) for t in terms):
+                    aspects -= {"definition"}  # it defines something else (「※付加価値額とは…」)
                 score = (
                     (own + 0.8 * from_section + stand_in) / total
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
@@ -482,6 +555,54 @@ def _similar(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
 
 
+def _variant(hit: Hit, question: str, hits: list[Hit]) -> bool:
+    """A sheet titled with a tag the question does not say, when the untagged sheet was retrieved too
+    (「…運営費交付金【復興】」 beside 「…運営費交付金事業」 to a question on the latter): a variant of the
+    program, not the program asked about."""
+    q = squash(question)
+    title = nfkc(hit.passage.section).split(" > ")[0]
+    tags = re.findall(r"【([^】]{1,8})】", title)
+    if not tags or all(squash(tag) in q for tag in tags):
+        return False
+    base = squash(re.sub(r"【[^】]*】", "", title))
+    return len(base) >= 6 and any(
+        "【" not in (other := squash(nfkc(h.passage.section).split(" > ")[0])) and other.startswith(base)
+        for h in hits)
+
+
+_BULLET_RE = re.compile(r"^[・•]")
+
+
+def _heads_items(text: str) -> bool:
+    """A line that is not an item itself and does not end a sentence: what the ・ items after it detail."""
+    t = nfkc(text).strip()
+    return len(t) >= 10 and not _ITEM_START_RE.match(t) and not t.endswith(("。", ".", ")", "）"))
+
+
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_PAREN_NUMBER_RE = re.compile(r"^[(](\d{1,2})[)]")
+
+
+def _next_item(text: str, nxt: str) -> bool:
+    """Is `nxt` the next numbered item of a list, stating the same thing as `text` for another subject
+    (「①…を2030年度時点で約11万台に強化。」 then 「②…を2030年時点で約35万台に強化。」)?"""
+    a, b = text.lstrip(), nxt.lstrip()
+    if a[:1] and a[0] in _CIRCLED and b[:1] and b[0] in _CIRCLED:
+        consecutive = _CIRCLED.index(b[0]) == _CIRCLED.index(a[0]) + 1
+    else:
+        ma, mb = _PAREN_NUMBER_RE.match(nfkc(a)), _PAREN_NUMBER_RE.match(nfkc(b))
+        consecutive = bool(ma and mb) and int(mb.group(1)) == int(ma.group(1)) + 1
+    return consecutive and _similar(_shape(a[1:]), _shape(b[1:]))
+
+
+_DEFINES_RE = re.compile(r"とは[、,]?.{1,40}(の略|をいう|を指す|のこと)。$")
+
+
+def _defines(text: str, nxt: str) -> bool:
+    """A definition that runs on: 「※サポインとは、…の略。」 then 「…裾野産業のこと。」."""
+    return bool(_DEFINES_RE.search(nfkc(text).strip())) and bool(re.search(r"(のこと|をいう|を指す)。$", nfkc(nxt).strip()))
+
+
 def _cut_off(text: str) -> bool:
     """Does this unit stop in the middle of a sentence (a PDF line break, a split paragraph)?"""
     t = nfkc(text).rstrip()
@@ -492,6 +613,17 @@ def question_parts(question: str) -> list[str]:
     """The separate things a question asks: 「…は何名？…の目標は？」 -> two parts."""
     parts = [p.strip() for p in _PART_SPLIT_RE.split(nfkc(question)) if p and p.strip()]
     return [p for p in parts if len(p) >= 4]
+
+
+_TERM_RE = re.compile(r"[「『\"“(（]([^」』\"”)）]{2,30})[」』\"”)）]|([^\s、。?？「」]{2,20})とは")
+
+
+def defined_terms(question: str) -> tuple[str, ...]:
+    """What a question asks the meaning of: quoted or bracketed words, or the word before 「とは」
+    (「「SBOM」とは何ですか」 -> SBOM; 'What does "Sapoin" (サポイン) stand for?' -> Sapoin, サポイン)."""
+    if "definition" not in asked_aspects(question):
+        return ()
+    return tuple(dict.fromkeys(squash(a or b) for a, b in _TERM_RE.findall(nfkc(question))))
 
 
 def aspect_terms(question: str) -> set[str]:

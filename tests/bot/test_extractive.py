@@ -28,3 +28,49 @@ def test_zero_interest_states_a_rate():
     sentence = ASPECTS["interest"][1]
     assert sentence.search("貸付金利の当初3年間の実質無利子化の措置を講じた。")
     assert not sentence.search("優遇金利で融資する。")
+
+
+def test_next_numbered_item_and_running_definition():
+    from bot.answerers.extractive import _defines, _next_item
+
+    assert _next_item("①工作機械の国内生産能力を2025年時点で約8万台、2030年度時点で約11万台に強化。",
+                      "②産業用ロボットの国内生産能力を、2025年時点で約26万台、2030年時点で約35万台に強化。")
+    assert not _next_item("①工作機械の国内生産能力を2025年時点で約8万台に強化。", "③成長・挑戦への支援")
+    assert not _next_item("①成長・挑戦への支援", "②事業継続への支援、地域経済活性化への貢献により336万者を支援する。")
+    assert _defines("※サポインとは、サポーティング・インダストリーの略。",
+                    "組み立てや完成品を製造する産業に部品等の基盤的な製品や技術サービスを提供する裾野産業のこと。")
+    assert not _defines("サポイン事業の補助率は2/3。", "裾野産業のこと。")
+
+
+def test_a_tagged_sheet_is_a_variant_only_beside_its_untagged_sheet():
+    from bot.answerers.extractive import _variant
+    from retrieval.types import Hit, Passage
+
+    def hit(section: str) -> Hit:
+        return Hit(passage=Passage(id=section, source="x.txt", title="", section=section, start_line=1, end_line=1,
+                                   text="", norm=""), score=1.0)
+
+    tagged, plain = hit("独立行政法人中小企業基盤整備機構運営費交付金【復興】"), hit("独立行政法人中小企業基盤整備機構運営費交付金事業")
+    question = "独立行政法人中小企業基盤整備機構運営費交付金事業（令和6年度）は、どのような柱で事業を実施しますか？"
+    assert _variant(tagged, question, [tagged, plain])
+    assert not _variant(plain, question, [tagged, plain])
+    assert not _variant(tagged, question, [tagged])  # no untagged sheet retrieved: the tagged one is the program
+    assert not _variant(tagged, "中小企業基盤整備機構運営費交付金【復興】の予算は？", [tagged, plain])
+
+
+def test_definition_questions_name_the_term_defined():
+    from bot.answerers.extractive import ASPECTS, defined_terms
+
+    assert "definition" in asked_aspects('What does "Sapoin" (サポイン) in the program name stand for?')
+    assert defined_terms('What does "Sapoin" (サポイン) in the program name stand for?') == ("Sapoin", "サポイン")
+    assert defined_terms("産業サイバーセキュリティ強靱化事業で活用を推進している「SBOM」とは何ですか。") == ("SBOM",)
+    assert defined_terms("サポイン事業の補助率は？") == ()
+    assert ASPECTS["definition"][1].search("※サポインとは、サポーティング・インダストリーの略。")
+
+
+def test_a_line_that_heads_bullet_items():
+    from bot.answerers.extractive import _heads_items
+
+    assert _heads_items("②特許料及び特許審査請求料の軽減認定計画の成果を特許化する場合の費用を減免する")
+    assert not _heads_items("・特許審査請求料の半減")
+    assert not _heads_items("認定計画の成果を特許化する場合の費用を減免する。")

@@ -14,6 +14,9 @@ def test_glossary_maps_nicknames_and_everyday_words():
     assert any("中小" in w for w in g.expand("町工場です"))
     assert "補助率" in g.expand("What is the subsidy rate?")
     assert "補助率" not in g.expand("digital tools")  # Latin words match whole words only
+    assert "人材開発支援助成金" in g.expand("社員に研修を受けさせたら国が出してくれる？")
+    assert "雇用調整助成金" in g.expand("従業員を休ませてクビにせずに雇い続けたい")
+    assert {"当面の間", "目指す"} <= set(g.expand("what is its near-term target?"))
 
 
 def test_glossary_knows_program_names():

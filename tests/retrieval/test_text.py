@@ -93,3 +93,11 @@ def test_answer_units_split_items_a_line_runs_together():
 def test_tokenize_reads_a_leading_zero_sign_as_a_bullet():
     assert "上限額" in tokenize("〇補助上限額：単年4,500万円")
     assert "2020" in tokenize("二〇二〇年")
+
+
+def test_pronouns_and_honorific_prefix_are_not_content_words():
+    from retrieval.text import tokenize
+
+    tokens = tokenize("これからお店を始めたいけど、それでもご相談できる？")
+    assert "店" in tokens and "相談" in tokens
+    assert not {"此れ", "其れ", "御"} & set(tokens)

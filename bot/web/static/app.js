@@ -35,12 +35,7 @@
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  var el = window.advisorCommon.el;
 
   function svgIcon(className, paths) {
     var svg = document.createElementNS(SVG, "svg");
@@ -606,24 +601,9 @@
     }).then(function (ex) {
       if (request !== state.panelRequest) return;
       if (ex.title) els.panelTitle.textContent = ex.title;
-      var list = el("ol", "source-lines");
-      list.setAttribute("aria-label", "資料の本文");
-      var first = null;
-      (ex.lines || []).forEach(function (line) {
-        var li = el("li", line.cited ? "source-line cited" : "source-line");
-        var no = el("span", "line-no", String(line.n));
-        no.setAttribute("aria-hidden", "true");
-        li.appendChild(no);
-        var text = el("span", "line-text", line.text);
-        li.appendChild(text);
-        if (line.cited) {
-          li.appendChild(el("span", "visually-hidden", "（引用箇所）"));
-          if (!first) first = li;
-        }
-        list.appendChild(li);
-      });
-      els.panelBody.replaceChildren(list);
-      if (first) els.panelBody.scrollTop = Math.max(0, first.offsetTop - 48);
+      var shown = window.advisorCommon.sourceLines(ex);
+      els.panelBody.replaceChildren(shown.list);
+      if (shown.first) els.panelBody.scrollTop = Math.max(0, shown.first.offsetTop - 48);
     }).catch(function (err) {
       if (request !== state.panelRequest) return;
       var p = el("p", "panel-message is-error",

@@ -23,12 +23,7 @@
   };
   var state = { programs: [], sortKey: null, sortDir: 1, opener: null, request: 0 };
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  var el = window.advisorCommon.el;
 
   function fold(s) {  // NFKC, lower case, no spaces: what counts as "contains" for the keyword filter
     return (s || "").normalize("NFKC").toLowerCase().replace(/\s+/g, "");
@@ -185,23 +180,9 @@
     }).then(function (ex) {
       if (request !== state.request) return;
       els.panelTitle.textContent = ex.title || c.source;
-      var list = el("ol", "source-lines");
-      list.setAttribute("aria-label", "資料の本文");
-      var first = null;
-      (ex.lines || []).forEach(function (line) {
-        var li = el("li", line.cited ? "source-line cited" : "source-line");
-        var no = el("span", "line-no", String(line.n));
-        no.setAttribute("aria-hidden", "true");
-        li.appendChild(no);
-        li.appendChild(el("span", "line-text", line.text));
-        if (line.cited) {
-          li.appendChild(el("span", "visually-hidden", "（引用箇所）"));
-          if (!first) first = li;
-        }
-        list.appendChild(li);
-      });
-      els.panelBody.replaceChildren(list);
-      if (first) els.panelBody.scrollTop = Math.max(0, first.offsetTop - 48);
+      var shown = window.advisorCommon.sourceLines(ex);
+      els.panelBody.replaceChildren(shown.list);
+      if (shown.first) els.panelBody.scrollTop = Math.max(0, shown.first.offsetTop - 48);
     }).catch(function (err) {
       if (request !== state.request) return;
       var msg = el("p", "panel-message is-error", err && err.message && !(err instanceof TypeError)

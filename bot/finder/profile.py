@@ -24,8 +24,9 @@ REGION_WORDS = {"能登": "石川", "東北": None, "被災地": None}
 
 # "I don't know" in the ways people say it; the field it answers is then left open, not asked again.
 _UNKNOWN_RE = re.compile(r"わから|分から|わかん|不明|知らない|覚えてない|don'?t know|not sure|unknown", re.IGNORECASE)
-# 「海外展開ではなく」「IT化じゃなくて」: the word before it is taken back.
-_NEGATION_RE = re.compile(r"(ではなく|じゃなくて|じゃなく|ではありません|ではない|じゃない|は違い|は不要|はしない|しません)")
+# 「海外展開ではなく」「IT化じゃなくて」「災害の被害はない」: the word before it is taken back.
+_NEGATION_RE = re.compile(r"(ではなく|じゃなくて|じゃなく|ではありません|ではない|じゃない|は違い|は不要|はしない|しません|"
+                           r"はない|はありません|はなかった|なし)")
 _EMPLOYEES_RE = re.compile(
     r"(?:従業員|社員|スタッフ|従業者|職員|人員|雇用)(?:数|は|が|も|を|の)?[^\d。、,]{0,6}?(\d+)\s*(?:人|名)"
     r"|(\d+)\s*(?:人|名)(?:の|で|規模|ほど|くらい|ぐらい|程度)?(?:従業員|社員|スタッフ|会社|町工場|工場|企業|事業|店|規模)"

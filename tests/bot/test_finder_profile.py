@@ -74,3 +74,8 @@ def test_household_needs_are_told_apart_from_business_goals(vocab):
     p = extract("個人的なことですが、自宅を建て替えたいので住宅ローンを安く借りたい。パン屋を経営しています", vocab)
     assert p.personal == ["住まい"] and p.only_personal()
     assert not extract("パン屋です。店の改装資金を借りたい", vocab).only_personal()
+
+
+def test_a_circumstance_said_not_to_apply_is_not_taken(vocab):
+    assert extract("東京の小売店です。災害の被害はない", vocab).circumstances == []
+    assert extract("地震で被害を受けた店です", vocab).circumstances == ["被災"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.finder.match import CatalogueProgram, Match, rank
+from bot.finder.match import CIRCUMSTANCE_WORDS, CatalogueProgram, Match, rank
 from bot.finder.profile import Profile, Vocabulary, extract
 from bot.schema import Citation
 from retrieval.corpus import Manifest
@@ -206,6 +206,8 @@ def _filled(profile: Profile, facet: str) -> bool:
     value = getattr(profile, facet, None)
     if facet == "employees":
         return profile.employees is not None or profile.size is not None
+    if facet == "circumstances":  # 「特別な事情はない」 / 「災害の被害はない」 answer the question too
+        return bool(profile.circumstances or set(profile.ruled_out) & set(CIRCUMSTANCE_WORDS))
     return bool(value)
 
 

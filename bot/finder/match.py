@@ -147,6 +147,8 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and _any(text[f], words)]
             m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1]), words))
         elif required:
+            if circumstance in profile.ruled_out:
+                return Match(program=program, score=0.0, excluded=True)  # 「災害の被害はない」
             if "circumstances" in profile.unknown or not profile.circumstances:
                 m.to_check.append("災害で被害を受けた事業者に当たるか（被災事業者向けの事業です）")
                 m.open_facets.add("circumstances")

@@ -93,6 +93,8 @@ class Profile(BaseModel):
     region: str | None = Field(None, description="都道府県 or area")
     goals: list[str] = Field(default_factory=list, description="設備投資, IT化, 研究開発, 販路開拓 …")
     circumstances: list[str] = Field(default_factory=list, description="被災, 創業, 売上減少 …")
+    ruled_out: list[str] = Field(default_factory=list,
+                                 description="goals or circumstances the user said do not apply (「災害の被害はない」)")
     personal: list[str] = Field(default_factory=list, description="household needs (住まい, 教育費 …)")
     unknown: list[str] = Field(default_factory=list, description="fields the user said they do not know")
 
@@ -121,6 +123,8 @@ class Profile(BaseModel):
             parts.append("やりたいこと: " + "・".join(self.goals))
         if self.circumstances:
             parts.append("状況: " + "・".join(self.circumstances))
+        if self.ruled_out:
+            parts.append("当てはまらない: " + "・".join(self.ruled_out))
         return " / ".join(parts) if parts else "（まだ何も伺っていません）"
 
 
@@ -162,7 +166,11 @@ def extract(text: str, vocabulary: Vocabulary, profile: Profile | None = None,
         for label, pos in vocabulary.find(facet, t):
             if label in values:
                 values.remove(label)
-            if not _negated(t, pos):
+            if label in p.ruled_out:
+                p.ruled_out.remove(label)
+            if _negated(t, pos):
+                p.ruled_out.append(label)  # remembered, so that a program needing it is not offered
+            else:
                 said.append(label)
         values[:0] = said  # what the latest message says comes first: it is what the user means now
     _apply_size_rules(p, vocabulary)

@@ -67,9 +67,11 @@ def test_disaster_programs_need_the_circumstance(finder):
     hit = finder.find("震災で被害を受けた福島の店で、資金繰りが苦しい", ask=False)
     assert names(hit)[0] == "東日本大震災復興特別貸付等"
     other = finder.find("東京の小売店で、資金繰りが苦しい。災害の被害はない", ask=False)
-    assert other.profile["circumstances"] == []  # 「被害はない」 takes 被災 back
-    disaster = [p for p in other.programs if p.name == "東日本大震災復興特別貸付等"]
-    assert not disaster or any("被災" in t or "災害" in t for t in disaster[0].to_check)
+    assert other.profile["circumstances"] == [] and other.profile["ruled_out"] == ["被災"]
+    assert "東日本大震災復興特別貸付等" not in names(other)  # 「被害はない」 rules the disaster programs out
+    assert not any("被災事業者向け" in t for p in other.programs for t in p.to_check)
+    unsaid = finder.find("東京の小売店で、資金繰りが苦しい", ask=False)  # not said either way: to check
+    assert any("被災事業者向け" in t for p in unsaid.programs for t in p.to_check)
 
 
 def test_a_vague_message_gets_the_goal_question_first_and_わからない_is_accepted(finder):

@@ -77,5 +77,8 @@ def test_household_needs_are_told_apart_from_business_goals(vocab):
 
 
 def test_a_circumstance_said_not_to_apply_is_not_taken(vocab):
-    assert extract("東京の小売店です。災害の被害はない", vocab).circumstances == []
+    p = extract("東京の小売店です。災害の被害はない", vocab)
+    assert p.circumstances == [] and p.ruled_out == ["被災"] and "当てはまらない: 被災" in p.summary()
+    p = extract("いえ、先月の豪雨で被災しました", vocab, p)  # said again later: taken back in
+    assert p.circumstances == ["被災"] and p.ruled_out == []
     assert extract("地震で被害を受けた店です", vocab).circumstances == ["被災"]

@@ -166,6 +166,8 @@ def find(situation: str, as_json: bool, no_questions: bool) -> None:
         click.echo(result.model_dump_json(indent=1))
         return
     click.echo(result.message)
+    if result.notice:
+        click.echo(result.notice)
     if result.question:
         click.echo(f"\n質問: {result.question}")
         return
@@ -216,12 +218,27 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     except (DatasetError, FinderDatasetError) as exc:
         raise click.ClickException(f"invalid dataset:\n{exc}") from exc
     if not items:  # finder situations only (evals/datasets/finder.jsonl)
-        result = run_finder(_advisor(settings).finder, situations)
+        modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
+        runs, shared = [], None
+        for mode in modes:  # with `llm`, the finder asks the configured model too (bot/finder/llm_assist.py)
+            advisor = _advisor(settings.model_copy(update={"answerer": mode}))
+            if shared is not None:
+                advisor.share_index(shared)
+            shared = advisor
+            runs.append(run_finder(advisor.finder, situations))
+            llm = advisor.finder.llm
+            runs[-1]["metrics"]["finder"]["llm_requests"] = llm.calls if llm is not None else 0
+        result = runs[-1]
+        if len(runs) > 1:
+            result["compare"] = runs[0]
         if json_out:
             json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         finder_metrics = result["metrics"]["finder"]
-        for key, value in finder_metrics.items():
-            click.echo(f"{key:>24}: {value}")
+        if len(runs) > 1:
+            click.echo(" " * 26 + "  ".join(f"{'rules' if m == 'extractive' else 'with LLM':>10}" for m in modes))
+        for key in finder_metrics:
+            values = [str(r["metrics"]["finder"].get(key)) for r in runs]
+            click.echo(f"{key:>24}: " + "  ".join(f"{v:>10}" for v in values))
         thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("finder", {}) if gate_file else {}
         failures = gate(finder_metrics, thresholds)
         if failures:

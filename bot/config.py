@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     catalogue_answers: bool = True
     # program finder (issue 9): "which programs fit my situation?" answered with a cited short list
     finder_answers: bool = True
+    finder_llm: bool = True  # with ADVISOR_ANSWERER=llm the model also reads situations and judges candidates
     # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))

@@ -121,10 +121,27 @@ class Advisor:
             from bot.finder.finder import Finder
             from bot.finder.profile import Vocabulary
 
-            self._finder = Finder(self.catalogue.programs, Vocabulary.load(self.settings.glossary_path),
+            vocabulary = Vocabulary.load(self.settings.glossary_path)
+            self._finder = Finder(self.catalogue.programs, vocabulary,
                                   self.settings.corpus_dir, search=lambda text: self.retriever.search(text, k=30),
-                                  min_similarity=self.settings.min_similarity)
+                                  min_similarity=self.settings.min_similarity, llm=self._finder_llm(vocabulary))
         return self._finder
+
+    def _finder_llm(self, vocabulary):
+        """With ADVISOR_ANSWERER=llm the finder also asks the model (the answerer's, shared) to read situations
+        and judge candidates; ADVISOR_FINDER_LLM=false keeps it on rules alone."""
+        if self.settings.answerer != "llm" or not self.settings.finder_llm:
+            return None
+        from bot.answerers.llm_provider import make_chat_model
+        from bot.finder.llm_assist import FinderLLM
+
+        answerer = self.answerer
+        if hasattr(type(answerer), "model"):  # the LLM answerer: one chat model for the process
+            factory = lambda: answerer.model  # noqa: E731
+        else:
+            factory = lambda: make_chat_model(self.settings)  # noqa: E731
+        key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else ""
+        return FinderLLM(vocabulary, model_factory=factory, cooldown=self.settings.llm_cooldown, secrets=[key])
 
     def _wants_finder(self, question: str, history: Sequence[dict] | None) -> bool:
         if not self.settings.finder_answers or not self.catalogue.programs:

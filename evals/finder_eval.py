@@ -125,7 +125,7 @@ def run_item(finder, item: FinderItem, max_turns: int = 4) -> dict:
         "profile": result.profile, "questions": questions, "question_fields": fields,
         "programs": [p.model_dump() for p in result.programs], "listed": listed,
         "top3": top3, "precision": (sum(hits) / len(hits)) if hits else (1.0 if item.no_fit else 0.0),
-        "reasons_supported": support, "latency_ms": round(latency, 2),
+        "reasons_supported": support, "latency_ms": round(latency, 2), "notice": result.notice,
     }
 
 
@@ -156,6 +156,8 @@ def finder_metrics(records: Sequence[dict]) -> dict:
         "asked_when_not_needed": mean(r["questions"] > 0 for r in clear),
         "reason_support": mean(support),
         "latency_p50_ms": round(statistics.median(r["latency_ms"] for r in records), 2) if records else None,
+        # situations where the language model was asked and could not help (the rules chose alone)
+        "llm_failed": mean(bool(r.get("notice")) for r in records),
     }
 
 

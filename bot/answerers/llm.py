@@ -153,7 +153,7 @@ class LLMAnswerer:
         messages = chat_prompt("rewrite_followup").format_messages(history=history_block(history),
                                                                    question=escape(question))
         try:
-            text = _text(self.model.invoke(messages))
+            text = message_text(self.model.invoke(messages))
         except Exception as exc:  # noqa: BLE001 - any provider failure: keep the question as it is
             self._failed(exc, "rewrite")
             return None
@@ -171,7 +171,7 @@ class LLMAnswerer:
             return _with_notice(extractive, NOTICE_FAILED.format(why=_WHY["cooldown"]))
         given = hits[: self.passages]
         try:
-            text = _text(self.model.invoke(self.messages(query, given, persona)))
+            text = message_text(self.model.invoke(self.messages(query, given, persona)))
         except Exception as exc:  # noqa: BLE001 - timeout, rate limit, provider or configuration error
             return _with_notice(extractive, self._failed(exc, "answer"))
         sentences = list(self._verified(claims(text), query, given))
@@ -191,7 +191,7 @@ class LLMAnswerer:
         seen: set[str] = set()
         try:
             for chunk in self.model.stream(self.messages(query, given, persona)):
-                piece = _text(chunk)
+                piece = message_text(chunk)
                 buffer += piece
                 text += piece
                 finished, buffer = split_finished(buffer)
@@ -249,7 +249,7 @@ class LLMAnswerer:
 
         kind = "config" if isinstance(exc, LLMConfigError | ImportError) else failure_kind(exc)
         log.warning("LLM %s failed (%s, %s: %s); answering extractively", stage, kind, type(exc).__name__,
-                    self._redact(str(exc))[:300])
+                    redact(str(exc), self._secrets)[:300])
         self._failed_at = time.monotonic()
         return NOTICE_FAILED.format(why=_WHY[kind])
 
@@ -257,10 +257,6 @@ class LLMAnswerer:
         return bool(self.cooldown and self._failed_at is not None
                     and time.monotonic() - self._failed_at < self.cooldown)
 
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return re.sub(r"\b(sk|key|token)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
 
 
 def _with_notice(extractive: Draft, notice: str) -> Draft:
@@ -272,7 +268,15 @@ def _gated(extractive: Draft) -> Draft:
     return Draft(refused=True, reason=f"refusal gate: {extractive.reason}")
 
 
-def _text(message: Any) -> str:
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """An error message safe to log: the configured keys and anything shaped like a key replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return re.sub(r"\b(sk|key|token)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
+
+
+def message_text(message: Any) -> str:
     """The text of an AIMessage or chunk (content blocks of some providers flattened)."""
     text = getattr(message, "text", None)
     if isinstance(text, str):

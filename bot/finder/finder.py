@@ -15,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bot.finder.match import CIRCUMSTANCE_WORDS, CatalogueProgram, Match, rank
-from bot.finder.profile import Profile, Vocabulary, extract
+from bot.finder.llm_assist import JUDGED, YES_BONUS, AssistFailed, FinderLLM, merge
+from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract
 from bot.schema import Citation
 from retrieval.corpus import Manifest
 from retrieval.text import nfkc
@@ -52,6 +53,7 @@ class FinderProgram(BaseModel):
     reasons: list[FinderReason]
     to_check: list[str]
     amounts: list[FinderReason] = Field(default_factory=list, description="cap, rate and budget as written")
+    fit: str | None = Field(None, description="the language model's verdict (yes / maybe), when one judged")
 
 
 class FinderResult(BaseModel):
@@ -63,14 +65,17 @@ class FinderResult(BaseModel):
     programs: list[FinderProgram]
     message: str = ""
     note: str = NOTE
+    notice: str = ""  # the language model could not help this time: the rules chose alone
 
 
 class Finder:
     """Built once per process from the catalogue, the glossary's situation words and the corpus."""
 
     def __init__(self, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary, corpus_dir: Path,
-                 search: Callable[[str], Sequence[Hit]] | None = None, min_similarity: float = 0.0) -> None:
+                 search: Callable[[str], Sequence[Hit]] | None = None, min_similarity: float = 0.0,
+                 llm: FinderLLM | None = None) -> None:
         self.programs = list(programs)
+        self.llm = llm  # reads plain words and judges candidates (bot/finder/llm_assist.py); None: rules only
         self.vocabulary = vocabulary
         self.corpus_dir = corpus_dir
         self.search = search
@@ -96,32 +101,68 @@ class Finder:
 
     def profile_of(self, turns: Sequence[dict]) -> Profile:
         """The profile from a conversation: user turns in order, each read as the answer to the question before it."""
-        profile, asked = Profile(), None
+        return self._read(turns)[0]
+
+    def _read(self, turns: Sequence[dict]) -> tuple[Profile, str]:
+        """The profile, and a notice when the language model was asked and could not help."""
+        profile, asked, notice = Profile(), None, ""
         for turn in turns:
             if turn.get("role") == "assistant":
                 asked = _asked_field(turn.get("content", ""))
             elif turn.get("role") == "user":
-                profile = extract(turn.get("content", ""), self.vocabulary, profile, asked)
+                text = turn.get("content", "")
+                before = profile
+                profile = extract(text, self.vocabulary, profile, asked)
+                if self.llm is not None and len(profile.unknown) == len(before.unknown):  # not a 「わからない」
+                    try:
+                        reading = self.llm.read(text, asked)
+                    except AssistFailed as failed:
+                        notice = failed.notice
+                    else:
+                        profile = merge(profile, reading, extract(text, self.vocabulary, None, asked))
+                        apply_size_rules(profile, self.vocabulary)
                 asked = None
-        return profile
+        return profile, notice
 
     def find(self, situation: str, history: Sequence[dict] = (), ask: bool = True) -> FinderResult:
         turns = [*history, {"role": "user", "content": situation}]
-        profile = self.profile_of(turns)
+        profile, notice = self._read(turns)
         asked = sum(1 for t in history if t.get("role") == "assistant" and _asked_field(t.get("content", "")))
         said = " ".join(t.get("content", "") for t in turns if t.get("role") == "user")
         matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said))
         matches = [m for m in (self._cited(m) for m in matches) if m is not None]
         facet = self.next_question(profile, matches, asked) if ask else None
+        if self.llm is not None and matches and not notice:
+            matches, notice = self._judged(said, profile, matches)
+        summary = f"ご状況: {profile.summary()}"
         if facet:
             question = QUESTIONS[facet] + UNKNOWN_HINT
             return FinderResult(profile=self._profile_json(profile), question=question, question_field=facet,
                                 programs=[self._program(m) for m in matches[:SHORT_LIST]],
-                                message=f"ご状況: {profile.summary()}")
+                                message=summary, notice=notice)
         short = matches[:SHORT_LIST]
         return FinderResult(profile=self._profile_json(profile), question=None,
                             programs=[self._program(m) for m in short],
-                            message=f"ご状況: {profile.summary()}" + ("" if short else "\n" + NO_FIT))
+                            message=summary + ("" if short else "\n" + NO_FIT), notice=notice)
+
+    def _judged(self, said: str, profile: Profile, matches: list[Match]) -> tuple[list[Match], str]:
+        """The first candidates as the model judges them: "no" dropped, "yes" moved up; the rules' list
+        unchanged (with a notice) when the model cannot answer."""
+        assert self.llm is not None
+        head = matches[:JUDGED]
+        try:
+            verdicts = self.llm.judge(said, profile, head)
+        except AssistFailed as failed:
+            return matches, failed.notice
+        kept = []
+        for m, fit in zip(head, verdicts, strict=True):
+            if fit == "no":
+                continue
+            m.fit = fit
+            m.score += YES_BONUS if fit == "yes" else 0.0
+            kept.append(m)
+        kept.sort(key=lambda m: (-m.score, m.program.name))
+        return kept, ""
 
     def next_question(self, profile: Profile, matches: list[Match], asked: int) -> str | None:
         """The facet whose answer would change the short list most, or None when no answer would."""
@@ -161,7 +202,7 @@ class Finder:
                                 citations=[self._citation(m.program, f, 1)])
                    for f in ("cap", "rate", "budget") if f in m.program.fields]
         return FinderProgram(name=m.program.name, score=round(m.score, 2), reasons=reasons,
-                             to_check=list(dict.fromkeys(m.to_check)), amounts=amounts)
+                             to_check=list(dict.fromkeys(m.to_check)), amounts=amounts, fit=m.fit)
 
     def _citation(self, program: CatalogueProgram, name: str, n: int) -> Citation:
         f = program.fields[name]

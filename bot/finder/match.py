@@ -78,6 +78,7 @@ class Match:
     excluded: bool = False  # a condition of the program rules the profile out
     goal_matched: bool = False
     relevance: float = 0.0
+    fit: str | None = None  # a language model's verdict (yes / maybe), when one judged the candidates
 
 
 RELEVANCE_WEIGHT = 6.0  # a program whose passage tops the search gains as much as two matched goals

@@ -173,7 +173,7 @@ def extract(text: str, vocabulary: Vocabulary, profile: Profile | None = None,
             else:
                 said.append(label)
         values[:0] = said  # what the latest message says comes first: it is what the user means now
-    _apply_size_rules(p, vocabulary)
+    apply_size_rules(p, vocabulary)
     return p
 
 
@@ -185,7 +185,7 @@ def size_rule_for(profile: Profile, vocabulary: Vocabulary) -> SizeRule | None:
     return None
 
 
-def _apply_size_rules(p: Profile, vocabulary: Vocabulary) -> None:
+def apply_size_rules(p: Profile, vocabulary: Vocabulary) -> None:
     """中小企業 or not from the documents' limits: within either limit (資本金 or 従業員) is 中小企業."""
     if p.size_basis == "user":
         return
@@ -241,13 +241,21 @@ def _capital(text: str, bare: bool) -> int | None:
     return None
 
 
+def prefecture_name(name: str) -> str | None:
+    """「福島」「福島県」 -> 「福島県」; None for anything that is not a prefecture."""
+    name = name.strip()
+    stem = name if name in PREFECTURES else re.sub(r"[都道府県]$", "", name)
+    if stem not in PREFECTURES:
+        return None
+    return stem + ("" if stem == "北海道" else "都" if stem == "東京" else "府" if stem in {"京都", "大阪"} else "県")
+
+
 def _region(text: str) -> str | None:
     best: tuple[int, str] | None = None
     for name in PREFECTURES:
         pos = text.find(name)
         if pos >= 0 and (best is None or pos < best[0]):
-            suffix = "" if name == "北海道" else ("都" if name == "東京" else "府" if name in {"京都", "大阪"} else "県")
-            best = (pos, name + suffix)
+            best = (pos, prefecture_name(name) or name)
     if best:
         return best[1]
     for word, prefecture in REGION_WORDS.items():

@@ -52,6 +52,6 @@ def to_answer(result: FinderResult) -> Answer:
     text = "\n".join(line for line in lines if line)
     # Nothing fits: like any answer the documents cannot give, it is a refusal (with where to turn instead).
     refused = not result.question and not result.programs
-    answer = Answer(answer=text, refused=refused, citations=citations, retrieved=[])
+    answer = Answer(answer=text, refused=refused, citations=citations, retrieved=[], notice=result.notice or None)
     answer._finder = result.model_dump(exclude={"programs"}) | {"programs": [p.name for p in result.programs]}
     return answer

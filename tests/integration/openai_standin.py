@@ -5,7 +5,10 @@ OpenAI's format), plus error modes: 429, 500, a delay longer than the client's t
 Its answers are made from the prompt it receives, like a model's: the first sentence of passage 1 with [1],
 one of passage 2 with [2], and (unless told otherwise) one invented sentence that verification must remove.
 A follow-up rewriting request (one with <history>) gets the earlier question's program name put in front of
-the follow-up. Every request is recorded (path, headers, JSON body) for the tests to inspect.
+the follow-up. The finder's requests get JSON: a situation reading with nothing read (<message>), and
+"maybe" for every candidate (<candidates>), unless a test queued its own replies in `replies` (each used
+once, in order, for the next requests), as a model's varied output would come. Every request is recorded
+(path, headers, JSON body) for the tests to inspect.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ def grounded_reply(prompt: str, invent: bool = True) -> str:
     return "\n".join(lines)
 
 
+def finder_reply(prompt: str) -> str:
+    """Finder requests: an empty reading, or "maybe" for each candidate, in the JSON the prompts ask for."""
+    if "<candidates>" in prompt:
+        numbers = [int(n) for n in re.findall(r'<program n="(\d+)">', prompt)]
+        return "```json\n" + json.dumps({"judgements": [{"n": n, "fit": "maybe"} for n in numbers]}) + "\n```"
+    return json.dumps({"industry": None, "employees": None, "goals": [], "circumstances": [], "ruled_out": []})
+
+
 def rewrite_reply(prompt: str) -> str:
     turns = re.findall(r'<turn role="user">(.*?)</turn>', prompt, re.DOTALL)
     question = re.search(r"<question>\n(.*?)\n</question>", prompt, re.DOTALL).group(1).strip()
@@ -58,6 +69,7 @@ class StandIn:
         self.mode = "ok"  # ok | 429 | 500 | slow | stall
         self.delay = 3.0
         self.invent = True
+        self.replies: list[str] = []  # queued replies, used once each before the prompt-made ones
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -93,6 +105,7 @@ class StandIn:
 
     def reset(self, mode: str = "ok", invent: bool = True) -> None:
         self.requests.clear()
+        self.replies.clear()
         self.mode, self.invent = mode, invent
 
     # --- responses ---------------------------------------------------------------------------------
@@ -110,7 +123,12 @@ class StandIn:
             time.sleep(self.delay)
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         user = str(body["messages"][-1].get("content", ""))
-        text = rewrite_reply(user) if "<history>" in user else grounded_reply(user, self.invent)
+        if self.replies:
+            text = self.replies.pop(0)
+        elif "<message>" in user or "<candidates>" in user:
+            text = finder_reply(user)
+        else:
+            text = rewrite_reply(user) if "<history>" in user else grounded_reply(user, self.invent)
         model = body.get("model", "stand-in")
         if body.get("stream"):
             return self._stream(handler, text, model, body)
@@ -160,3 +178,9 @@ class StandIn:
             handler.send_header(k, v)
         handler.end_headers()
         handler.wfile.write(data)
+
+
+if __name__ == "__main__":  # `python -m tests.integration.openai_standin`: serve until stopped (for measuring)
+    server = StandIn().start()
+    print(server.url, flush=True)
+    threading.Event().wait()

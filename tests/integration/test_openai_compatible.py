@@ -3,6 +3,7 @@ OpenAI-compatible stand-in server on 127.0.0.1: grounded answers with and withou
 follow-up rewriting, and the fallbacks on 429, 500, a timeout and a stall mid-stream."""
 
 import json
+import re
 import logging
 
 import pytest
@@ -176,3 +177,60 @@ def test_eval_runs_the_dataset_through_both_answerers(server, corpus_settings, t
     assert all(INVENTED not in r["answer"] for r in result["items"])
     html = page.read_text(encoding="utf-8")
     assert "回答方式の比較（extractive と llm）" in html and "回答方式: llm" in html
+
+
+PAPERLESS = "帳簿を紙からパソコンにしたい小さな店です。使える補助金はありますか"
+
+
+def test_finder_reads_and_judges_through_the_openai_client(llm, server, advisor):
+    rules = advisor.find(PAPERLESS, ask=False)
+    server.replies.append('{"goals": [{"value": "IT化", "quote": "帳簿を紙からパソコンにしたい"}], "industry": null}')
+    r = llm().find(PAPERLESS, ask=False)
+    reading, judging = [q["body"]["messages"] for q in chat_requests(server)]
+    assert [m["role"] for m in reading] == ["system", "user"] and "IT化" in reading[0]["content"]  # its labels
+    assert "<message>\n" + PAPERLESS in reading[1]["content"]
+    judging = judging[-1]["content"]
+    shown = re.findall(r'<program n="(\d+)">\n名称: (.+)', judging)
+    assert [int(n) for n, _ in shown] == list(range(1, len(shown) + 1)) and len(shown) >= len(r.programs)
+    assert "IT化" in r.profile["goals"] and "IT化" not in rules.profile.get("goals", [])
+    assert r.programs and all(p.fit == "maybe" for p in r.programs)  # the stand-in judges every one "maybe"
+    assert {p.name for p in r.programs} <= {name for _, name in shown}  # the model adds no program
+    assert all(reason.citations for p in r.programs for reason in p.reasons) and not r.notice
+
+
+def test_finder_keeps_the_rules_result_when_the_model_times_out(llm, server, advisor):
+    situation = "震災で被害を受けた福島の店で、資金繰りが苦しい"
+    rules = advisor.find(situation, ask=False)
+    server.reset(mode="slow")
+    a = llm()
+    r = a.find(situation, ask=False)
+    assert [p.name for p in r.programs] == [p.name for p in rules.programs] and "時間切れ" in r.notice
+    answer = a.ask(situation + "。合う制度はありますか")
+    assert answer.answer.startswith("ご状況") and "時間切れ" in answer.notice and "規則だけで" in answer.notice
+
+
+def test_finder_eval_reports_rules_and_llm_side_by_side(server, corpus_settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    server.reset()
+    lines = (ROOT / "evals/datasets/finder.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    dataset, out = tmp_path / "finder.jsonl", tmp_path / "finder.json"
+    dataset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
+           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir), "ADVISOR_LLM_PROVIDER": "openai_compatible",
+           "ADVISOR_LLM_BASE_URL": server.url, "ADVISOR_LLM_MODEL": "stand-in-model", "ADVISOR_LLM_API_KEY": KEY,
+           "ADVISOR_LLM_MAX_RETRIES": "0"}
+    env.pop("CHROMA_HOST", None)
+    res = subprocess.run([sys.executable, "-m", "bot.cli", "eval", "--answerer", "both", "--dataset", str(dataset),
+                          "--json", str(out), "-q"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "rules" in res.stdout and "with LLM" in res.stdout and KEY not in res.stdout + res.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    with_llm, rules = result["metrics"]["finder"], result["compare"]["metrics"]["finder"]
+    assert rules["llm_requests"] == 0 and with_llm["llm_requests"] >= 3 and with_llm["llm_failed"] == 0.0
+    assert len(chat_requests(server)) == with_llm["llm_requests"]
+    assert {r["id"] for r in result["finder_items"]} == {json.loads(line)["id"] for line in lines}

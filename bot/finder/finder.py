@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.finder.match import CIRCUMSTANCE_WORDS, CatalogueProgram, Match, rank
+from bot.finder.match import CIRCUMSTANCE_WORDS, SME_EXPLICIT, CatalogueProgram, Match, has_any, rank
 from bot.finder.llm_assist import JUDGED, YES_BONUS, AssistFailed, FinderLLM, merge
-from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract
+from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract, size_needs_capital
 from bot.schema import Citation
 from retrieval.corpus import Manifest
 from retrieval.text import nfkc
@@ -33,6 +33,7 @@ QUESTIONS = {
     "region": "事業所はどちらの都道府県にありますか？",
     "industry": "業種を教えてください（例：製造業、小売業、飲食業、サービス業、建設業）。",
     "employees": "従業員は何人くらいですか？",
+    "capital_yen": "資本金はいくらですか？（中小企業に当たるかは、従業員数か資本金のどちらかが基準以内かで決まります）",
 }
 # Most discriminating first when the split is even: goals decide most, then circumstances, region …
 FACET_ORDER = ("goals", "circumstances", "region", "industry", "employees")
@@ -172,6 +173,9 @@ class Finder:
         if "goals" in open_facets and not any(m.relevance >= STRONG_RELEVANCE for m in matches[:3]):
             return "goals"  # no goal and nothing the words point to: every program is a candidate
         top, pool = matches[:3], matches[:SHORT_LIST + 3]
+        if ("capital_yen" not in profile.unknown and size_needs_capital(profile, self.vocabulary)
+                and any(_having_sme(m.program) for m in top)):
+            return "capital_yen"  # more employees than the size table allows: the capital decides 中小企業
         if len(pool) < 2:
             return None
         best, best_split = None, 0
@@ -234,6 +238,12 @@ def _spans(programs: Sequence[CatalogueProgram]) -> dict[str, list[tuple[int, tu
         for source, lines in by_source.items():
             spans.setdefault(source, []).append((i, (min(lines), max(lines))))
     return spans
+
+
+def _having_sme(program: CatalogueProgram) -> bool:
+    """Is the program made for SMEs (so that whether the business is one decides)?"""
+    text = " ".join([program.name, *(f.value for f in program.fields.values())])
+    return has_any(nfkc(text), SME_EXPLICIT)
 
 
 def _asked_field(text: str) -> str | None:

@@ -24,6 +24,8 @@ AMOUNT_FIELDS = ("cap", "rate", "budget")
 SME_WORDS = ("中小企業", "小規模事業者", "中堅企業", "事業者", "スタートアップ", "ベンチャー", "商店街", "企業")
 NON_SME_TARGETS = ("大学", "自治体", "都道府県", "市町村", "地方公共団体", "研究機関", "国立研究開発法人", "独立行政法人")
 SMALL_ONLY = ("小規模事業者",)
+# Words by which a program says it is made for SMEs (not just for 民間企業 at large).
+SME_EXPLICIT = ("中小企業", "小規模事業者", "中小・", "中小事業者", "中小企業者")
 
 # Circumstances that a program may require: the words a program's own text uses for them.
 CIRCUMSTANCE_WORDS = {
@@ -82,6 +84,7 @@ class Match:
 
 
 RELEVANCE_WEIGHT = 6.0  # a program whose passage tops the search gains as much as two matched goals
+OFF_GOAL_PENALTY = 1.5
 
 
 def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary,
@@ -101,6 +104,8 @@ def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Voc
             continue
         m.relevance = relevance.get(i, 0.0)
         m.score += RELEVANCE_WEIGHT * m.relevance
+        if profile.goals and not m.goal_matched:
+            m.score -= OFF_GOAL_PENALTY  # close in words, but for none of the things the user wants to do
         if m.score > 0 and (m.goal_matched or m.relevance > 0):
             matches.append(m)
     matches.sort(key=lambda m: (-m.score, m.program.name))
@@ -119,10 +124,10 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
     m = Match(program=program, score=0.0)
 
     # Who may use it: an SME-usable target, or at least SMEs named somewhere in the program.
-    if target and not _any(target, SME_WORDS) and _any(target, NON_SME_TARGETS):
+    if target and not has_any(target, SME_WORDS) and has_any(target, NON_SME_TARGETS):
         m.excluded = True  # for universities, local governments or research institutes only
         return m
-    if target and not _any(everything, SME_WORDS):
+    if target and not has_any(everything, SME_WORDS):
         m.excluded = True
         return m
     if not target:
@@ -131,9 +136,11 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
     # What the SME wants to do.
     for i, goal in enumerate(profile.goals):
         words = _goal_words(goal, vocabulary)
-        where = [f for f in PURPOSE_FIELDS if f in text and _any(text[f], words)]
-        if where or _any(name_text, words):
+        where = [f for f in PURPOSE_FIELDS if f in text and has_any(text[f], words)]
+        if where or has_any(name_text, words):
             m.score += 3.0 if i == 0 else 2.0  # the goal said last (or first) is the main one
+            if has_any(name_text, words):
+                m.score += 1.0  # its very name says it is for this (IT導入補助金 for IT化)
             m.goal_matched = True
             m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS)),
                                     tuple(words)))
@@ -142,10 +149,10 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
 
     # Circumstances the program is made for (被災, 創業 …): a match counts, a missing one excludes.
     for circumstance, words in CIRCUMSTANCE_WORDS.items():
-        required = circumstance == "被災" and _any(name_text + " " + target, words)
-        if circumstance in profile.circumstances and _any(purpose + " " + target, words):
+        required = circumstance == "被災" and has_any(name_text + " " + target, words)
+        if circumstance in profile.circumstances and has_any(purpose + " " + target, words):
             m.score += 2.5
-            where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and _any(text[f], words)]
+            where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and has_any(text[f], words)]
             m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1]), words))
         elif required:
             if circumstance in profile.ruled_out:
@@ -171,7 +178,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             m.open_facets.add("region")
 
     # Industry named by the program.
-    named = [ind for ind, words in INDUSTRY_WORDS.items() if _any(target or purpose, words)]
+    named = [ind for ind, words in INDUSTRY_WORDS.items() if has_any(target or purpose, words)]
     if profile.industry and profile.industry in named:
         m.score += 1.0
         where = _having(fields, INDUSTRY_WORDS[profile.industry], TARGET_FIELDS + PURPOSE_FIELDS)
@@ -181,14 +188,19 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         m.open_facets.add("industry")
 
     # Size: SMEs named in the target; 小規模事業者 only programs need checking.
-    if target and _any(target, SME_WORDS):
+    explicit = _having(fields, SME_EXPLICIT, (*TARGET_FIELDS, *PURPOSE_FIELDS))
+    if explicit or (target and has_any(target, SME_WORDS)):
         if profile.size in {"中小企業", "小規模事業者"} or profile.size is None:
-            m.score += 0.5
-            m.reasons.append(Reason("対象者に中小企業・小規模事業者等が含まれます", ("target",), SME_WORDS))
-        elif profile.size in {"大企業"} and not _any(target, ("大企業", "中堅")):
+            if explicit:  # made for SMEs, in its own words
+                m.score += 1.0
+                m.reasons.append(Reason("中小企業・小規模事業者向けの事業です", tuple(explicit[:1]), SME_EXPLICIT))
+            else:  # 「民間企業」「事業者」: SMEs may apply, among others
+                m.score += 0.25
+                m.reasons.append(Reason("対象者に企業・事業者が含まれます", ("target",), SME_WORDS))
+        elif profile.size in {"大企業"} and not has_any(target, ("大企業", "中堅")):
             m.score -= 2.0
             m.to_check.append("大企業が対象に含まれるか")
-    if target and _any(target, SMALL_ONLY) and not _any(target, ("中小企業",)):
+    if target and has_any(target, SMALL_ONLY) and not has_any(target, ("中小企業",)):
         if profile.size != "小規模事業者":
             m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
             m.open_facets.add("employees")
@@ -205,7 +217,7 @@ def _goal_words(goal: str, vocabulary: Vocabulary) -> list[str]:
     return [nfkc(w) for w in words if len(w) >= 2]
 
 
-def _any(text: str, words: Sequence[str]) -> bool:
+def has_any(text: str, words: Sequence[str]) -> bool:
     for w in words:
         if re.fullmatch(r"[A-Za-z]{1,3}", w):
             if re.search(rf"(?<![A-Za-z]){w}(?![A-Za-z])", text):
@@ -223,4 +235,4 @@ def _having(fields: Mapping[str, CatalogueField], words: Sequence[str],
             names: Sequence[str] | None = None) -> list[str]:
     """Names of fields whose value contains one of words (in the given order of field names)."""
     order = list(names or fields)
-    return [n for n in order if n in fields and _any(nfkc(fields[n].value), words)]
+    return [n for n in order if n in fields and has_any(nfkc(fields[n].value), words)]

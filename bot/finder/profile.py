@@ -20,7 +20,9 @@ PREFECTURES = (
     "北海道 青森 岩手 宮城 秋田 山形 福島 茨城 栃木 群馬 埼玉 千葉 東京 神奈川 新潟 富山 石川 福井 山梨 長野 岐阜 静岡 愛知 "
     "三重 滋賀 京都 大阪 兵庫 奈良 和歌山 鳥取 島根 岡山 広島 山口 徳島 香川 愛媛 高知 福岡 佐賀 長崎 熊本 大分 宮崎 鹿児島 沖縄"
 ).split()
-REGION_WORDS = {"能登": "石川", "東北": None, "被災地": None}
+# Areas the documents tie to programs (能登半島地震, 令和2年7月豪雨 in 人吉・球磨) and a few big areas.
+REGION_WORDS = {"能登": "石川", "輪島": "石川", "珠洲": "石川", "人吉": "熊本", "球磨": "熊本", "東北": None,
+                "三陸": None, "被災地": None}
 
 # "I don't know" in the ways people say it; the field it answers is then left open, not asked again.
 _UNKNOWN_RE = re.compile(r"わから|分から|わかん|不明|知らない|覚えてない|don'?t know|not sure|unknown", re.IGNORECASE)
@@ -28,11 +30,14 @@ _UNKNOWN_RE = re.compile(r"わから|分から|わかん|不明|知らない|覚
 _NEGATION_RE = re.compile(r"(ではなく|じゃなくて|じゃなく|ではありません|ではない|じゃない|は違い|は不要|はしない|しません|"
                            r"はない|はありません|はなかった|なし)")
 _EMPLOYEES_RE = re.compile(
-    r"(?:従業員|社員|スタッフ|従業者|職員|人員|雇用)(?:数|は|が|も|を|の)?[^\d。、,]{0,6}?(\d+)\s*(?:人|名)"
+    r"(?:従業員|社員|スタッフ|従業者|職員|人員|雇用|家族|職人|パート)(?:数|は|が|も|を|の)?[^\d。、,]{0,6}?(\d+)\s*(?:人|名)"
     r"|(\d+)\s*(?:人|名)(?:の|で|規模|ほど|くらい|ぐらい|程度)?(?:従業員|社員|スタッフ|会社|町工場|工場|企業|事業|店|規模)"
     r"|(?:employees?|staff)\D{0,6}(\d+)|(\d+)\s*(?:employees|staff|people)",
     re.IGNORECASE,
 )
+# 「中小企業向けの補助金」「中小企業の扱いになりますか」「大手の取引先」: a size word that is not the user's own size.
+_NOT_OWN_SIZE_RE = re.compile(r"^(?:企業|事業者|メーカー|各社|さん)?(?:向け|の扱い|扱い|に当た|になり|になる|に該当|か[。？?]|"
+                              r"の取引先|取引先|から|の親会社|の下請|と取引|との取引|の発注|や|と|に)")
 _CAPITAL_RE = re.compile(r"資本金[はがも]?\s*(?:約)?\s*([\d,.]+\s*[千百十]?\s*[億万]?\s*[千百十]?\s*万?\s*円)")
 
 
@@ -155,15 +160,19 @@ def extract(text: str, vocabulary: Vocabulary, profile: Profile | None = None,
     if region:
         p.region = region
     for label, pos in vocabulary.find("size", t):
-        if not _negated(t, pos):
+        if not _negated(t, pos) and _own_size(t, pos, [label, *vocabulary.facets["size"][label]]):
             p.size, p.size_basis = label, "user"
             break
-    for label, _pos in vocabulary.find("personal", t):
+    personal_sentences = set()
+    for label, pos in vocabulary.find("personal", t):
+        personal_sentences.add(_sentence_at(t, pos))
         if label not in p.personal:
             p.personal.append(label)
     for facet, values in (("goal", p.goals), ("circumstance", p.circumstances)):
         said = []
         for label, pos in vocabulary.find(facet, t):
+            if facet == "goal" and _sentence_at(t, pos) in personal_sentences:
+                continue  # 「医療費がかかったので税金を取り戻したい」: the household need's words, not a business goal
             if label in values:
                 values.remove(label)
             if label in p.ruled_out:
@@ -210,6 +219,24 @@ def _find_word(word: str, text: str) -> int:
         m = re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text, flags)
         return m.start() if m else -1
     return text.find(word)
+
+
+def _own_size(text: str, pos: int, words: list[str]) -> bool:
+    """Is the size word at pos the user's own size, not a question about it or another company's?"""
+    word = max((w for w in words if text.startswith(nfkc(w), pos)), key=len, default="")
+    return not _NOT_OWN_SIZE_RE.match(text[pos + len(nfkc(word)):])
+
+
+def size_needs_capital(profile: Profile, vocabulary: Vocabulary) -> bool:
+    """The size table cannot tell 中小企業 from larger yet: more employees than its limit, capital not known."""
+    rule = size_rule_for(profile, vocabulary)
+    return (rule is not None and profile.size is None and profile.capital_yen is None
+            and profile.employees is not None and profile.employees > rule.max_employees)
+
+
+def _sentence_at(text: str, pos: int) -> int:
+    """The number of the sentence holding position pos (sentences end at 。！？ or a line break)."""
+    return len(re.findall(r"[。！？!?\n]", text[:pos]))
 
 
 def _negated(text: str, pos: int) -> bool:

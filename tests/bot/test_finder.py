@@ -166,3 +166,17 @@ def test_a_finder_result_reads_as_a_cited_answer(finder):
 def test_a_household_need_gets_no_list_and_no_question(finder):
     r = finder.find("子どもが来年大学に進学します。学費が足りないので教育ローンを紹介してほしい。私は小さな店をやっています")
     assert r.question is None and r.programs == [] and "見つかりませんでした" in r.message
+
+
+def test_the_capital_is_asked_when_the_employee_count_alone_cannot_say_sme(finder):
+    situation = "従業員320人の部品工場です。研究開発をしたい"  # over the 300 of 製造業: the capital decides
+    r = finder.find(situation)
+    assert r.question_field == "capital_yen" and r.profile.get("size") is None
+    history = [{"role": "user", "content": situation}, {"role": "assistant", "content": r.question}]
+    answered = finder.find("3千万円です", history=history)
+    assert answered.question is None and answered.profile["capital_yen"] == 30_000_000
+    assert answered.profile["size"] == "中小企業" and answered.profile["size_basis"] == "size_table"
+    unknown = finder.find("わからない", history=history)
+    assert unknown.question_field != "capital_yen" and "capital_yen" in unknown.profile["unknown"]
+    within = finder.find("従業員120人の部品工場です。研究開発をしたい")  # within 300: no need to ask
+    assert within.question_field != "capital_yen" and within.profile["size"] == "中小企業"

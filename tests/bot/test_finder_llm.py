@@ -19,7 +19,7 @@ from bot.finder.profile import Profile, Vocabulary, extract
 from tests.bot.test_finder import CATALOGUE, names
 from tests.conftest import CORPUS
 
-PAPERLESS = "帳簿を紙からパソコンにしたい小さな店です。使える補助金はありますか"
+PAPERLESS = "注文を電話とFAXで受けていて手間がかかるので、なんとかしたい小さな店です。使える補助金はありますか"
 IT = "サービス等生産性向上IT導入支援事業（IT導入補助金）"
 
 
@@ -69,7 +69,7 @@ def reading(**values) -> str:
 def test_plain_words_the_rules_miss_are_read_and_change_the_list(vocab):
     rules = Finder(programs_from_json(CATALOGUE), vocab, CORPUS).find(PAPERLESS, ask=False)
     assert rules.profile.get("goals", []) == [] and IT not in names(rules)
-    model = ByPrompt(reading=reading(goals=[{"value": "IT化", "quote": "帳簿を紙からパソコンにしたい"}],
+    model = ByPrompt(reading=reading(goals=[{"value": "IT化", "quote": "注文を電話とFAXで受けていて"}],
                                      size={"value": "小規模事業者", "quote": "小さな店"}))
     r = finder_with(model, vocab).find(PAPERLESS, ask=False)
     assert r.profile["goals"] == ["IT化"] and r.profile["size"] == "小規模事業者"

@@ -82,3 +82,25 @@ def test_a_circumstance_said_not_to_apply_is_not_taken(vocab):
     p = extract("いえ、先月の豪雨で被災しました", vocab, p)  # said again later: taken back in
     assert p.circumstances == ["被災"] and p.ruled_out == []
     assert extract("地震で被害を受けた店です", vocab).circumstances == ["被災"]
+
+
+def test_a_size_word_about_something_else_is_not_the_users_size(vocab):
+    assert extract("従業員80人のスーパーです。うちは中小企業の扱いになりますか", vocab).size is None
+    assert extract("中小企業向けの補助金が使えるか知りたい", vocab).size is None
+    assert extract("大手の取引先から対策を求められました", vocab).size is None
+    assert extract("大手メーカーや海外の企業と取引したい", vocab).size is None
+    p = extract("うちは中小企業です", vocab)
+    assert p.size == "中小企業" and p.size_basis == "user"
+
+
+def test_goal_words_inside_a_household_need_are_not_business_goals(vocab):
+    p = extract("美容室を一人でやっています。家族の入院で医療費がかかったので、確定申告で税金を取り戻したい", vocab)
+    assert p.goals == [] and p.personal == ["医療費"] and p.only_personal()
+    p = extract("化学メーカーです。研究開発費が増えていますが、税金の面で何か優遇はありますか", vocab)
+    assert "税制優遇" in p.goals
+
+
+def test_people_counted_as_family_or_craftsmen_are_the_workforce(vocab):
+    assert extract("家族3人で文房具店をやっています", vocab).employees == 3
+    assert extract("輪島塗の工房を職人4人でやっています", vocab).model_dump(include={"employees", "industry", "region"}) == {
+        "employees": 4, "industry": "製造業", "region": "石川県（輪島）"}

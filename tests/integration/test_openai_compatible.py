@@ -179,12 +179,12 @@ def test_eval_runs_the_dataset_through_both_answerers(server, corpus_settings, t
     assert "回答方式の比較（extractive と llm）" in html and "回答方式: llm" in html
 
 
-PAPERLESS = "帳簿を紙からパソコンにしたい小さな店です。使える補助金はありますか"
+PAPERLESS = "注文を電話とFAXで受けていて手間がかかるので、なんとかしたい小さな店です。使える補助金はありますか"
 
 
 def test_finder_reads_and_judges_through_the_openai_client(llm, server, advisor):
     rules = advisor.find(PAPERLESS, ask=False)
-    server.replies.append('{"goals": [{"value": "IT化", "quote": "帳簿を紙からパソコンにしたい"}], "industry": null}')
+    server.replies.append('{"goals": [{"value": "IT化", "quote": "注文を電話とFAXで受けていて"}], "industry": null}')
     r = llm().find(PAPERLESS, ask=False)
     reading, judging = [q["body"]["messages"] for q in chat_requests(server)]
     assert [m["role"] for m in reading] == ["system", "user"] and "IT化" in reading[0]["content"]  # its labels

@@ -343,9 +343,16 @@ def test_a_finder_conversation_with_profile_chips(server, browser, shots):
     box.press("Enter")
     third = page.locator(".turn-bot").nth(2)
     expect(third.locator(".feedback")).to_be_visible(timeout=ANSWER_TIMEOUT)
-    expect(third.locator(".profile .chip").filter(has_text="海外展開")).to_have_count(1)
-    expect(third.locator(".profile .chip").filter(has_text="研究開発")).to_have_count(0)
+    expect(third.locator(".profile .chip").filter(has_text="やりたいこと: 海外展開")).to_have_count(1)
+    expect(third.locator(".profile .chip").filter(has_text="当てはまらない: 研究開発")).to_have_count(1)
+    expect(third.locator(".profile .chip").filter(has_text="資本金")).to_have_count(0)  # not said: no chip
     page.screenshot(path=shots / "31-finder-corrected.png", full_page=True)
+
+    box.fill("資本金は3000万円です")
+    box.press("Enter")
+    fourth = page.locator(".turn-bot").nth(3)
+    expect(fourth.locator(".feedback")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(fourth.locator(".profile .chip").filter(has_text="資本金: 3,000万円")).to_have_count(1)
 
     context.close()
     assert watch.problems == [], "\n".join(watch.problems)

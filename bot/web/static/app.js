@@ -538,11 +538,19 @@
   var PROFILE_FIELDS = [
     ["industry", "業種", function (v) { return v; }, "業種は〇〇です"],
     ["employees", "従業員", function (v) { return v + "人"; }, "従業員は〇人です"],
+    ["capital_yen", "資本金", yen, "資本金は〇〇万円です", true],
     ["size", "規模", function (v) { return v; }, "規模は〇〇です"],
     ["region", "地域", function (v) { return v; }, "所在地は〇〇県です"],
     ["goals", "やりたいこと", function (v) { return v.join("・"); }, "やりたいことは〇〇です"],
-    ["circumstances", "状況", function (v) { return v.join("・"); }, "状況は〇〇です"]
+    ["circumstances", "状況", function (v) { return v.join("・"); }, "状況は〇〇です"],
+    ["ruled_out", "当てはまらない", function (v) { return v.join("・"); }, "〇〇に当てはまります", true]
   ];
+
+  function yen(v) {  // 30000000 -> 3,000万円, 300000000 -> 3億円 (as the documents write amounts)
+    if (v >= 1e8 && v % 1e6 === 0) return (v / 1e8) + "億円";
+    if (v >= 1e4 && v % 1e4 === 0) return (v / 1e4).toLocaleString("ja-JP") + "万円";
+    return v.toLocaleString("ja-JP") + "円";
+  }
 
   function renderProfile(msg, finder) {
     var profile = finder.profile || {};
@@ -554,6 +562,7 @@
     PROFILE_FIELDS.forEach(function (f) {
       var value = profile[f[0]];
       var empty = value === undefined || value === null || (Array.isArray(value) && !value.length);
+      if (empty && f[4]) return;  // shown only once said (資本金, what does not apply)
       var chip = el("button", "chip" + (empty ? " chip-empty" : ""), f[1] + ": " + (empty ? "未入力" : f[2](value)));
       chip.type = "button";
       chip.dataset.field = f[0];

@@ -132,16 +132,16 @@ class Advisor:
         and judge candidates; ADVISOR_FINDER_LLM=false keeps it on rules alone."""
         if self.settings.answerer != "llm" or not self.settings.finder_llm:
             return None
+        from bot.answerers.chat_model import ChatModel
         from bot.answerers.llm_provider import make_chat_model
         from bot.finder.llm_assist import FinderLLM
 
-        answerer = self.answerer
-        if hasattr(type(answerer), "model"):  # the LLM answerer: one chat model for the process
-            factory = lambda: answerer.model  # noqa: E731
-        else:
-            factory = lambda: make_chat_model(self.settings)  # noqa: E731
-        key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else ""
-        return FinderLLM(vocabulary, model_factory=factory, cooldown=self.settings.llm_cooldown, secrets=[key])
+        chat = getattr(self.answerer, "chat", None)  # the LLM answerer's model and cooldown, shared
+        if not isinstance(chat, ChatModel):
+            key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else ""
+            chat = ChatModel(factory=lambda: make_chat_model(self.settings), cooldown=self.settings.llm_cooldown,
+                             secrets=[key])
+        return FinderLLM(vocabulary, chat=chat)
 
     def _wants_finder(self, question: str, history: Sequence[dict] | None) -> bool:
         if not self.settings.finder_answers or not self.catalogue.programs:

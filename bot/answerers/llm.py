@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from bot.answerers.base import Answerer, Draft, Sentence
+from bot.answerers.chat_model import ChatModel, message_text
 from bot.answerers.verify import DEFAULT_MIN_SUPPORT, MARKER_RE, Claim, claims, verify
 from bot.prompts import PromptError, chat_prompt, prompt_text
 from retrieval.search import Query
@@ -94,15 +93,6 @@ def split_finished(buffer: str) -> tuple[str, str]:
     return buffer[:cut], buffer[cut:]
 
 
-def failure_kind(exc: BaseException) -> str:
-    name = " ".join(c.__name__ for c in type(exc).__mro__).lower()
-    if "timeout" in name or isinstance(exc, TimeoutError):
-        return "timeout"
-    if "ratelimit" in name or "resourceexhausted" in name or getattr(exc, "status_code", None) == 429:
-        return "rate_limit"
-    return "error"
-
-
 class LLMAnswerer:
     """A GenerativeAnswerer (bot/answerers/base.py) over a LangChain chat model, with an extractive fallback."""
 
@@ -112,18 +102,13 @@ class LLMAnswerer:
                  refusal_gate: bool = True) -> None:
         if model is None and model_factory is None:
             raise ValueError("LLMAnswerer needs a chat model or a model_factory")
-        self._model = model
-        self._factory = model_factory
+        self.chat = ChatModel(model, factory=model_factory, cooldown=cooldown, secrets=secrets)
         self.fallback = fallback
         self.passages = passages
         self.min_support = min_support
         self.persona = persona
         self.rewrite_followups = rewrite_followups
-        self.cooldown = cooldown
         self.refusal_gate = refusal_gate
-        self._secrets = [s for s in secrets if s]
-        self._failed_at: float | None = None
-        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings, fallback: Answerer) -> LLMAnswerer:
@@ -138,17 +123,13 @@ class LLMAnswerer:
     @property
     def model(self):
         """The chat model, built on first use (a configuration error surfaces here, as a failure)."""
-        with self._lock:
-            if self._model is None:
-                assert self._factory is not None
-                self._model = self._factory()
-            return self._model
+        return self.chat.model
 
     # --- the GenerativeAnswerer interface ---------------------------------------------------------
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str | None:
         """A follow-up and its history as one standalone question (None: keep the question as it is)."""
-        if not self.rewrite_followups or not history or self._cooling():
+        if not self.rewrite_followups or not history or self.chat.cooling():
             return None
         messages = chat_prompt("rewrite_followup").format_messages(history=history_block(history),
                                                                    question=escape(question))
@@ -167,7 +148,7 @@ class LLMAnswerer:
         extractive = self.fallback.answer(query, hits)
         if self.refusal_gate and extractive.refused:
             return _gated(extractive)
-        if self._cooling():
+        if self.chat.cooling():
             return _with_notice(extractive, NOTICE_FAILED.format(why=_WHY["cooldown"]))
         given = hits[: self.passages]
         try:
@@ -183,7 +164,7 @@ class LLMAnswerer:
         if self.refusal_gate and extractive.refused:
             yield _gated(extractive)
             return
-        if self._cooling():
+        if self.chat.cooling():
             yield _with_notice(extractive, NOTICE_FAILED.format(why=_WHY["cooldown"]))
             return
         given = hits[: self.passages]
@@ -245,18 +226,7 @@ class LLMAnswerer:
         return _with_notice(extractive, NOTICE_UNVERIFIED)
 
     def _failed(self, exc: BaseException, stage: str) -> str:
-        from bot.answerers.llm_provider import LLMConfigError
-
-        kind = "config" if isinstance(exc, LLMConfigError | ImportError) else failure_kind(exc)
-        log.warning("LLM %s failed (%s, %s: %s); answering extractively", stage, kind, type(exc).__name__,
-                    redact(str(exc), self._secrets)[:300])
-        self._failed_at = time.monotonic()
-        return NOTICE_FAILED.format(why=_WHY[kind])
-
-    def _cooling(self) -> bool:
-        return bool(self.cooldown and self._failed_at is not None
-                    and time.monotonic() - self._failed_at < self.cooldown)
-
+        return NOTICE_FAILED.format(why=_WHY[self.chat.failed(exc, stage, "answering extractively")])
 
 
 def _with_notice(extractive: Draft, notice: str) -> Draft:
@@ -266,23 +236,6 @@ def _with_notice(extractive: Draft, notice: str) -> Draft:
 
 def _gated(extractive: Draft) -> Draft:
     return Draft(refused=True, reason=f"refusal gate: {extractive.reason}")
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """An error message safe to log: the configured keys and anything shaped like a key replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return re.sub(r"\b(sk|key|token)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
-
-
-def message_text(message: Any) -> str:
-    """The text of an AIMessage or chunk (content blocks of some providers flattened)."""
-    text = getattr(message, "text", None)
-    if isinstance(text, str):
-        return text
-    content = getattr(message, "content", message)
-    return content if isinstance(content, str) else ""
 
 
 def _persona(name: str) -> str:

@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from bot.answerers.llm import escape, failure_kind, message_text, redact
+from bot.answerers.chat_model import ChatModel, message_text
+from bot.answerers.llm import escape
 from bot.finder.match import Match
 from bot.finder.profile import Profile, Vocabulary, prefecture_name
 from bot.prompts import chat_prompt
 from retrieval.text import nfkc, squash, yen_amounts
 
-log = logging.getLogger("advisor.finder.llm")
+log = logging.getLogger("advisor.llm")
 
 JUDGED = 8  # candidates the model sees: the short list and the next few that could move into it
 YES_BONUS = 4.0  # a "yes" lifts a candidate above the rules' candidates the model left open
@@ -78,28 +77,14 @@ class AssistFailed(RuntimeError):
 
 
 class FinderLLM:
-    """A LangChain chat model that reads situations and judges candidates for the Finder; built once per process."""
+    """Reads situations and judges candidates for the Finder through a ChatModel (the LLM answerer's, when
+    there is one: one model and one cooldown per process)."""
 
-    def __init__(self, vocabulary: Vocabulary, model: Any = None, *, model_factory: Callable[[], Any] | None = None,
+    def __init__(self, vocabulary: Vocabulary, model: Any = None, *, chat: ChatModel | None = None,
                  cooldown: float = 0.0, secrets: Sequence[str] = ()) -> None:
-        if model is None and model_factory is None:
-            raise ValueError("FinderLLM needs a chat model or a model_factory")
         self.vocabulary = vocabulary
-        self._model = model
-        self._factory = model_factory
-        self.cooldown = cooldown
-        self._secrets = [s for s in secrets if s]
-        self._failed_at: float | None = None
-        self._lock = threading.Lock()
+        self.chat = chat or ChatModel(model, cooldown=cooldown, secrets=secrets)
         self.calls = 0  # requests sent (the eval reports it)
-
-    @property
-    def model(self):
-        with self._lock:
-            if self._model is None:
-                assert self._factory is not None
-                self._model = self._factory()
-            return self._model
 
     # --- reading a message -----------------------------------------------------------------------
 
@@ -117,7 +102,7 @@ class FinderLLM:
         try:
             reading = Reading.model_validate(_clean(data, Reading))
         except ValidationError as exc:
-            raise self._failed(exc, "read", "format") from exc
+            raise self._unreadable(exc, "finder_profile") from exc
         return checked(reading, message, self.vocabulary)
 
     # --- judging candidates ----------------------------------------------------------------------
@@ -143,34 +128,23 @@ class FinderLLM:
     def _ask(self, prompt: str, **values: str) -> Any:
         from langchain_core.utils.json import parse_json_markdown
 
-        if self._cooling():
+        if self.chat.cooling():
             raise AssistFailed("cooldown")
         messages = chat_prompt(prompt).format_messages(**values)
         self.calls += 1
         try:
-            reply = self.model.invoke(messages)
+            reply = self.chat.model.invoke(messages)
         except Exception as exc:  # noqa: BLE001 - timeout, rate limit, provider or configuration error
-            raise self._failed(exc, prompt) from exc
-        text = message_text(reply)
+            raise AssistFailed(self.chat.failed(exc, prompt, "the finder's rules decide alone")) from exc
         try:
-            return parse_json_markdown(text)
-        except ValueError as exc:  # JSONDecodeError, or no JSON at all
-            raise self._failed(exc, prompt, "format") from exc
+            return parse_json_markdown(message_text(reply))
+        except ValueError as exc:  # JSONDecodeError, or no JSON at all: says nothing of the provider's health
+            raise self._unreadable(exc, prompt) from exc
 
-    def _failed(self, exc: BaseException, stage: str, kind: str | None = None) -> AssistFailed:
-        from bot.answerers.llm_provider import LLMConfigError
-
-        if kind is None:
-            kind = "config" if isinstance(exc, LLMConfigError | ImportError) else failure_kind(exc)
-        log.warning("finder LLM %s failed (%s, %s: %s); the rules decide alone", stage, kind,
-                    type(exc).__name__, redact(str(exc), self._secrets)[:300])
-        if kind != "format":  # a malformed reply says nothing about the provider's health
-            self._failed_at = time.monotonic()
-        return AssistFailed(kind)
-
-    def _cooling(self) -> bool:
-        return bool(self.cooldown and self._failed_at is not None
-                    and time.monotonic() - self._failed_at < self.cooldown)
+    @staticmethod
+    def _unreadable(exc: BaseException, stage: str) -> AssistFailed:
+        log.warning("LLM %s gave no readable JSON (%s); the finder's rules decide alone", stage, exc)
+        return AssistFailed("format")
 
 
 def checked(reading: Reading, message: str, vocabulary: Vocabulary) -> Reading:

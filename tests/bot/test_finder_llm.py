@@ -136,7 +136,7 @@ def test_a_failing_model_leaves_the_rules_result_with_a_notice(vocab, caplog, er
     r = finder.find(situation, ask=False)
     assert names(r) == names(rules) and r.profile == rules.profile
     assert words in r.notice and "規則だけで" in r.notice
-    assert "sk-test-SECRET-123" not in caplog.text and "finder LLM" in caplog.text
+    assert "sk-test-SECRET-123" not in caplog.text and "the finder's rules decide alone" in caplog.text
     calls = model.calls
     again = finder.find("福島の店です。設備を直したい", ask=False)  # within the cooldown: not asked again
     assert model.calls == calls and "直前の接続エラー" in again.notice

@@ -44,6 +44,18 @@ def llm(advisor, server):
 QUESTION = "サポイン事業の補助上限額と補助率は？"
 
 
+def cli_env(server, corpus_settings) -> dict:
+    """The environment of an `advisor` process using the session's index and the stand-in as its model."""
+    import os
+
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
+           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir), "ADVISOR_LLM_PROVIDER": "openai_compatible",
+           "ADVISOR_LLM_BASE_URL": server.url, "ADVISOR_LLM_MODEL": "stand-in-model", "ADVISOR_LLM_API_KEY": KEY,
+           "ADVISOR_LLM_MAX_RETRIES": "0"}
+    env.pop("CHROMA_HOST", None)
+    return env
+
+
 def chat_requests(server):
     return [r for r in server.requests if r["path"] == "/v1/chat/completions"]
 
@@ -144,7 +156,6 @@ def test_web_stream_done_event_carries_the_notice(llm, server, corpus_settings, 
 
 
 def test_eval_runs_the_dataset_through_both_answerers(server, corpus_settings, tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -155,11 +166,7 @@ def test_eval_runs_the_dataset_through_both_answerers(server, corpus_settings, t
     server.reset()
     dataset, items = small_dataset(tmp_path, 3, 1)
     out, page = tmp_path / "r.json", tmp_path / "r.html"
-    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
-           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir), "ADVISOR_LLM_PROVIDER": "openai_compatible",
-           "ADVISOR_LLM_BASE_URL": server.url, "ADVISOR_LLM_MODEL": "stand-in-model", "ADVISOR_LLM_API_KEY": KEY,
-           "ADVISOR_LLM_MAX_RETRIES": "0"}
-    env.pop("CHROMA_HOST", None)
+    env = cli_env(server, corpus_settings)
     res = subprocess.run([sys.executable, "-m", "bot.cli", "eval", "--answerer", "both", "--dataset", str(dataset),
                           "--json", str(out), "--html", str(page), "-q"],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
@@ -210,7 +217,6 @@ def test_finder_keeps_the_rules_result_when_the_model_times_out(llm, server, adv
 
 
 def test_finder_eval_reports_rules_and_llm_side_by_side(server, corpus_settings, tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -220,11 +226,7 @@ def test_finder_eval_reports_rules_and_llm_side_by_side(server, corpus_settings,
     lines = (ROOT / "evals/datasets/finder.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     dataset, out = tmp_path / "finder.jsonl", tmp_path / "finder.json"
     dataset.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
-           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir), "ADVISOR_LLM_PROVIDER": "openai_compatible",
-           "ADVISOR_LLM_BASE_URL": server.url, "ADVISOR_LLM_MODEL": "stand-in-model", "ADVISOR_LLM_API_KEY": KEY,
-           "ADVISOR_LLM_MAX_RETRIES": "0"}
-    env.pop("CHROMA_HOST", None)
+    env = cli_env(server, corpus_settings)
     res = subprocess.run([sys.executable, "-m", "bot.cli", "eval", "--answerer", "both", "--dataset", str(dataset),
                           "--json", str(out), "-q"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert res.returncode == 0, res.stderr
@@ -234,3 +236,13 @@ def test_finder_eval_reports_rules_and_llm_side_by_side(server, corpus_settings,
     assert rules["llm_requests"] == 0 and with_llm["llm_requests"] >= 3 and with_llm["llm_failed"] == 0.0
     assert len(chat_requests(server)) == with_llm["llm_requests"]
     assert {r["id"] for r in result["finder_items"]} == {json.loads(line)["id"] for line in lines}
+
+
+def test_the_finder_shares_the_answerers_model_and_its_cooldown(llm, server):
+    a = llm(llm_cooldown=60.0)
+    assert a.finder.llm.chat is a.answerer.chat  # one model, one cooldown per process
+    server.reset(mode="500")
+    assert "接続エラー" in a.ask(QUESTION).notice
+    sent = len(chat_requests(server))
+    r = a.find("震災で被害を受けた福島の店で、資金繰りが苦しい", ask=False)
+    assert len(chat_requests(server)) == sent and "直前の接続エラー" in r.notice and r.programs

@@ -217,14 +217,10 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         situations = [s for path in finder_paths for s in load_finder_dataset(path, settings.corpus_dir)]
     except (DatasetError, FinderDatasetError) as exc:
         raise click.ClickException(f"invalid dataset:\n{exc}") from exc
+    modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
     if not items:  # finder situations only (evals/datasets/finder.jsonl)
-        modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
-        runs, shared = [], None
-        for mode in modes:  # with `llm`, the finder asks the configured model too (bot/finder/llm_assist.py)
-            advisor = _advisor(settings.model_copy(update={"answerer": mode}))
-            if shared is not None:
-                advisor.share_index(shared)
-            shared = advisor
+        runs = []
+        for _mode, advisor in _per_mode(settings, modes):  # with `llm` the finder asks the model too
             runs.append(run_finder(advisor.finder, situations))
             llm = advisor.finder.llm
             runs[-1]["metrics"]["finder"]["llm_requests"] = llm.calls if llm is not None else 0
@@ -244,12 +240,8 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         if failures:
             raise click.ClickException("quality gate failed: " + "; ".join(failures))
         return
-    modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
     results, shared = [], None
-    for mode in modes:
-        advisor = _advisor(settings.model_copy(update={"answerer": mode}))
-        if shared is not None:
-            advisor.share_index(shared)  # the second run reuses the loaded index and models
+    for mode, advisor in _per_mode(settings, modes):
         shared = advisor
 
         def progress(i: int, n: int, mode=mode) -> None:
@@ -286,6 +278,17 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     failures = gate(overall, thresholds)
     if failures:
         raise click.ClickException("quality gate failed: " + "; ".join(failures))
+
+
+def _per_mode(settings: Settings, modes: list[str]):
+    """An Advisor per answerer mode, in order; the later ones reuse the first's loaded index and models."""
+    shared = None
+    for mode in modes:
+        advisor = _advisor(settings.model_copy(update={"answerer": mode}))
+        if shared is not None:
+            advisor.share_index(shared)
+        shared = advisor
+        yield mode, advisor
 
 
 @cli.command()

@@ -230,11 +230,8 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         if json_out:
             json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         finder_metrics = result["metrics"]["finder"]
-        if len(runs) > 1:
-            click.echo(" " * 26 + "  ".join(f"{'rules' if m == 'extractive' else 'with LLM':>10}" for m in modes))
-        for key in finder_metrics:
-            values = [str(r["metrics"]["finder"].get(key)) for r in runs]
-            click.echo(f"{key:>24}: " + "  ".join(f"{v:>10}" for v in values))
+        _echo_metrics([r["metrics"]["finder"] for r in runs],
+                      ["rules" if m == "extractive" else "with LLM" for m in modes], width=24)
         thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("finder", {}) if gate_file else {}
         failures = gate(finder_metrics, thresholds)
         if failures:
@@ -267,17 +264,21 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         old = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
         html_out.write_text(render_html(result, old, thresholds), encoding="utf-8")
     overall = result["metrics"]["overall"]
-    if len(results) > 1:
-        click.echo(" " * 22 + "  ".join(f"{r['answerer']:>10}" for r in results))
-        for key in overall:
-            values = [str(r["metrics"]["overall"].get(key)) for r in results]
-            click.echo(f"{key:>20}: " + "  ".join(f"{v:>10}" for v in values))
-    else:
-        for key, value in overall.items():
-            click.echo(f"{key:>20}: {value}")
+    _echo_metrics([r["metrics"]["overall"] for r in results], [r["answerer"] for r in results], width=20)
     failures = gate(overall, thresholds)
     if failures:
         raise click.ClickException("quality gate failed: " + "; ".join(failures))
+
+
+def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
+    """Metrics a line each; runs of several answerers side by side under their headers."""
+    if len(tables) == 1:
+        for key, value in tables[0].items():
+            click.echo(f"{key:>{width}}: {value}")
+        return
+    click.echo(" " * (width + 2) + "  ".join(f"{h:>10}" for h in headers))
+    for key in tables[-1]:
+        click.echo(f"{key:>{width}}: " + "  ".join(f"{str(t.get(key)):>10}" for t in tables))
 
 
 def _per_mode(settings: Settings, modes: list[str]):

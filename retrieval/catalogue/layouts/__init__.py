@@ -1,0 +1,30 @@
+"""The document layouts the catalogue builder reads, in the order `build.extract` tries them.
+
+A layout is a module with a `name` and `programs(doc, glossary, title) -> list[Program]` (the `Layout`
+protocol); a new layout is one new file here and one line in LAYOUTS. `extract` runs the first layout
+(budget PR sheets) on every document; when it finds no program of the document's own (only programs
+described inside a sheet, or none), it runs the others in order, listing the second one's entries first,
+then the first one's, then the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from retrieval.catalogue.layouts import budget_sheet, program_document, white_paper
+from retrieval.catalogue.model import Program
+from retrieval.glossary import Glossary
+from retrieval.types import Document
+
+
+class Layout(Protocol):
+    """One way the documents describe programs."""
+
+    name: str
+
+    def programs(self, doc: Document, glossary: Glossary, title: str) -> list[Program]:
+        """The entries this layout finds in `doc` (`title`: its manifest title, "" when it has none)."""
+        ...
+
+
+LAYOUTS: tuple[Layout, ...] = (budget_sheet, program_document, white_paper)

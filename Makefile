@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 ADVISOR := $(BIN)/advisor
 
-.PHONY: run test install install-dev index bench eval chat slack clean
+.PHONY: run test install install-dev index bench eval eval-realdocs chat slack clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -56,6 +56,21 @@ eval: $(VENV)/.installed .advisor/state.json
 		--html reports/eval-catalogue.html --gate evals/thresholds_catalogue.toml
 	$(ADVISOR) eval -q --dataset evals/datasets/finder.jsonl --json reports/eval-finder.json \
 		--gate evals/thresholds_finder.toml
+	$(MAKE) --no-print-directory eval-realdocs
+
+# Seeds + the real 公募要領 of ../shared/realdocs (added as a user would, in a corpus of its own); skipped,
+# saying so, when that folder is not beside the checkout.
+REALDOCS ?= ../shared/realdocs
+RD := .advisor-realdocs
+RD_ENV := ADVISOR_CORPUS_DIR=$(RD)/corpus ADVISOR_DATA_DIR=$(RD)/data
+eval-realdocs: $(VENV)/.installed .advisor/state.json
+	@mkdir -p reports
+	@$(BIN)/python -m evals.realdocs --realdocs $(REALDOCS) --out $(RD); rc=$$?; \
+	if [ $$rc -eq 3 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	$(RD_ENV) $(ADVISOR) index -q && \
+	$(RD_ENV) $(ADVISOR) catalogue build && \
+	$(RD_ENV) $(ADVISOR) eval -q --dataset evals/datasets/realdocs.jsonl --json reports/eval-realdocs.json \
+		--html reports/eval-realdocs.html --gate evals/thresholds_realdocs.toml
 
 clean:
-	rm -rf $(VENV) .advisor
+	rm -rf $(VENV) .advisor $(RD)

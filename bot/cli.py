@@ -62,7 +62,7 @@ def index(rebuild: bool, quiet: bool) -> None:
     report = idx.build(settings.corpus_dir, rebuild=rebuild, progress=not quiet,
                        on_error=lambda msg: click.echo(f"skipped: {msg}", err=True))
     click.echo(
-        f"index: {report.passages} passages from {len(report.added) + len(report.updated) + len(report.unchanged)} "
+        f"index: {report.passages} passages ({report.units} small units) from {len(report.added) + len(report.updated) + len(report.unchanged)} "
         f"documents (added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
         f"unchanged {len(report.unchanged)}; embedded {report.embedded})"
     )
@@ -76,14 +76,26 @@ def index(rebuild: bool, quiet: bool) -> None:
 @click.option("--publisher", default="", help="Publisher, e.g. 経済産業省.")
 @click.option("--fiscal-year", default="", help="Fiscal year or date, e.g. 令和6年度.")
 @click.option("--kind", default="", help="Kind of document, e.g. 予算PR資料, 公募要領.")
+@click.option("--program", default="", help="Program the document is about (default: read from its title).")
+@click.option("--track", default="", help="申請枠/類型, e.g. 通常枠 (default: read from its title).")
+@click.option("--round", "round_", default="", help="Round, e.g. 第2次 (default: read from its first pages).")
+@click.option("--date", default="", help="Version date, YYYY-MM-DD (default: the newest date of its cover/改訂履歴).")
 @_fail_cleanly
-def add(file: Path, title: str | None, publisher: str, fiscal_year: str, kind: str) -> None:
+def add(file: Path, title: str | None, publisher: str, fiscal_year: str, kind: str, program: str, track: str,
+        round_: str, date: str) -> None:
     """Add a .txt/.md/.pdf/.html document to the corpus (then run `advisor index`)."""
-    from retrieval.corpus import add_document
+    from retrieval.corpus import Manifest, add_document
 
-    target = add_document(file, get_settings().corpus_dir, title=title, publisher=publisher,
-                          fiscal_year=fiscal_year, kind=kind)
+    settings = get_settings()
+    target = add_document(file, settings.corpus_dir, title=title, publisher=publisher, fiscal_year=fiscal_year,
+                          kind=kind, program=program, track=track, round=round_, date=date)
+    entry = Manifest.load(settings.corpus_dir).entry(target.name)
     click.echo(f"added {target.name}; run `advisor index` to make it searchable")
+    if entry is not None:
+        shown = {"title": entry.title, "program": entry.program, "track": entry.track, "kind": entry.kind,
+                 "round": entry.round, "date": entry.date, "fiscal_year": entry.fiscal_year}
+        click.echo("manifest (correct it in corpus/manifest.yaml if wrong): "
+                   + ", ".join(f"{k}={v}" for k, v in shown.items() if v))
 
 
 @cli.command()
@@ -257,7 +269,8 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         finder_result = run_finder(shared.finder, situations)
         result["metrics"]["finder"] = finder_result["metrics"]["finder"]
         result["finder_items"] = finder_result["finder_items"]
-    thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("overall", {}) if gate_file else {}
+    gates = tomllib.loads(gate_file.read_text(encoding="utf-8")) if gate_file else {}
+    thresholds = gates.get("overall", {})
     if json_out:
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     if html_out:
@@ -265,7 +278,13 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         html_out.write_text(render_html(result, old, thresholds), encoding="utf-8")
     overall = result["metrics"]["overall"]
     _echo_metrics([r["metrics"]["overall"] for r in results], [r["answerer"] for r in results], width=20)
+    by_split = result["metrics"]["by_split"]
+    if len(by_split) > 1:  # tune and held-out side by side: a gap says the rules fit the tuned items only
+        click.echo("by split:")
+        _echo_metrics([by_split[name] for name in sorted(by_split)], sorted(by_split), width=20)
     failures = gate(overall, thresholds)
+    for name in ("tune", "heldout"):
+        failures += [f"{name} {f}" for f in gate(by_split.get(name, {}), gates.get(name, {}))]
     if failures:
         raise click.ClickException("quality gate failed: " + "; ".join(failures))
 
@@ -432,12 +451,13 @@ def programs(ctx: click.Context, kind: str | None, target_word: str | None, as_j
     from retrieval.catalogue import filter_programs
 
     found = filter_programs(_catalogue().programs, kind=kind, word=target_word)
+    today = get_settings().today_date
     if as_json:
-        click.echo(json.dumps([p.public() for p in found], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([p.public(today) for p in found], ensure_ascii=False, indent=1))
         return
     for p in found:
         f = p.fields
-        parts = [f[k].value for k in ("kind", "budget") if k in f]
+        parts = [f[k].value for k in ("kind", "budget") if k in f] + [s for s in [p.status(today)] if s]
         click.echo(f"{p.name}" + (f"（{'、'.join(p.nicknames[:2])}）" if p.nicknames else "")
                    + (f"  [{' / '.join(parts)}]" if parts else "") + f"  {p.heading.ref}")
     click.echo(f"{len(found)} programs", err=True)
@@ -454,11 +474,14 @@ def programs_show(name: str, as_json: bool) -> None:
     found = _catalogue().find(name)
     if not found:
         raise click.ClickException(f"no program named {name!r} in the catalogue (try `advisor programs`)")
+    today = get_settings().today_date
     if as_json:
-        click.echo(json.dumps([p.public() for p in found], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([p.public(today) for p in found], ensure_ascii=False, indent=1))
         return
     for p in found:
-        click.echo(f"■ {p.name}" + (f"（{'、'.join(p.nicknames)}）" if p.nicknames else ""))
+        status = p.status(today)
+        click.echo(f"■ {p.name}" + (f"（{'、'.join(p.nicknames)}）" if p.nicknames else "")
+                   + (f"  【{status}】" if status else ""))
         if p.parent:
             click.echo(f"  （{p.parent.split('｜')[0]} の内）")
         click.echo(f"  出典: {p.heading.ref}  [{p.origin}]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 from pathlib import Path
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
     search_fusion: str = "convex"  # "convex" or "rrf"
     search_alpha: float = 0.4  # weight of dense scores in convex fusion
     top_k: int = 10
+    search_units: bool = True  # small units (a line, a table row, a list item) matched for their passage
     query_cache_size: int = 1024  # query vectors kept in memory; 0 turns the cache off (benchmarks)
     min_similarity: float = 0.815  # calibrated: lowest answerable top-5 similarity on seed_qa is 0.825
     min_coverage: float = 0.3
@@ -56,6 +58,8 @@ class Settings(BaseSettings):
     history_turns: int = 6  # earlier question/answer pairs a follow-up sees
     # program catalogue (issue 8): list/filter/comparison questions answered from corpus/programs.yaml
     catalogue_answers: bool = True
+    # The day a call's deadline is compared with (受付中/受付終了); empty: today. Tests set it so they stay stable.
+    today: datetime.date | None = None
     # program finder (issue 9): "which programs fit my situation?" answered with a cited short list
     finder_answers: bool = True
     finder_llm: bool = True  # with ADVISOR_ANSWERER=llm the model also reads situations and judges candidates
@@ -100,6 +104,11 @@ class Settings(BaseSettings):
     @property
     def glossary_path(self) -> Path:
         return self.corpus_dir / "glossary.yaml"
+
+    @property
+    def today_date(self) -> datetime.date:
+        """The day deadlines are read against (ADVISOR_TODAY, else the calendar's)."""
+        return self.today or datetime.date.today()
 
 
 @functools.cache

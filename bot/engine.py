@@ -20,7 +20,7 @@ from retrieval.embedders import make_embedder
 from retrieval.glossary import Glossary
 from retrieval.index import ChromaTarget, PassageIndex
 from retrieval.loaders import LoadError, load
-from retrieval.search import Query, Retriever, SearchConfig
+from retrieval.search import DocumentNames, Query, Retriever, SearchConfig
 from retrieval.types import Hit
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
@@ -68,8 +68,11 @@ class Advisor:
                 index.load()
                 s = self.settings
                 config = SearchConfig(mode=s.search_mode, fusion=s.search_fusion, alpha=s.search_alpha,
-                                      min_similarity=s.min_similarity, query_cache=s.query_cache_size)
-                self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config)
+                                      min_similarity=s.min_similarity, query_cache=s.query_cache_size,
+                                      units=s.search_units)
+                manifest = Manifest.load(s.corpus_dir)
+                names = DocumentNames({f: (e.program, e.track) for f, e in manifest.entries.items() if e.program})
+                self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config, names)
             return self._retriever
 
     @property

@@ -65,7 +65,7 @@ def _is_failure(r: dict) -> bool:
 def _failure_rows(items: Sequence[dict]) -> str:
     rows = []
     for r in items:
-        if not _is_failure(r):
+        if not _is_failure(r) or r.get("split") == "heldout":  # held-out items are read in aggregate only
             continue
         retrieved = "<br>".join(
             f'{i}. {_esc(p["source"])}:{p["start_line"]}-{p["end_line"]} {_esc(p["text"][:60])}'

@@ -19,7 +19,7 @@ def run_item(advisor, item: EvalItem, k: int = 5) -> dict:
     data["retrieved"] = data["retrieved"][:10]
     return score_record({
         "id": item.id, "question": item.question, "history": history, "persona": item.persona,
-        "type": item.type, "difficulty": item.difficulty, "source": item.source,
+        "type": item.type, "difficulty": item.difficulty, "source": item.source, "split": item.split,
         "expected": item.answer, "must_include": item.must_include, "evidence": item.evidence,
         **data, "latency_ms": round(latency, 2),
         "ranks": [h.ranks for h in answer.hits[:10]],
@@ -51,6 +51,7 @@ def metrics_of(records: Sequence[dict], k: int = 5) -> dict:
         overall["notice_rate"] = round(sum(1 for r in records if r.get("notice")) / max(len(records), 1), 4)
     return {
         "overall": overall,
+        "by_split": breakdown(records, "split", k),
         "by_type": breakdown(records, "type", k),
         "by_persona": breakdown(records, "persona", k),
         "by_source": breakdown(records, "source", k),

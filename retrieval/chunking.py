@@ -19,17 +19,31 @@ from retrieval.types import Document, Passage
 
 MAX_CHARS = 360
 MIN_CHARS = 120
-TINY_CHARS = 40  # a passage this short (a lone heading, a chart label) is merged into its neighbour
+TINY_CHARS = 40
+UNIT_MIN_CHARS = 8  # a small unit needs this many word characters  # a passage this short (a lone heading, a chart label) is merged into its neighbour
 PROGRAM_SPAN = 160  # content lines a PR-sheet program name stays in force without a new one
 
 _NUM = r"[0-9０-９一二三四五六七八九十]+"
+_DIGITS = r"[0-9０-９]{1,2}"
+_DASH = r"[－\-‐―ー−]"
+# Heading layouts of Japanese public documents, outermost first. The level is only an order: a heading
+# closes every open heading of its own or a deeper level.
 _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (1, re.compile(rf"^第\s*{_NUM}\s*[部章]")),
     (2, re.compile(rf"^第\s*{_NUM}\s*節")),
-    (3, re.compile(r"^[0-9０-９]{1,2}\s*[\.．](?![0-9０-９])\s*[^\s%％]")),
-    (4, re.compile(r"^[（(][0-9０-９]{1,2}[）)]\s*\S")),
-    (5, re.compile(r"^[①-⑳]")),
+    (3, re.compile(rf"^{_DIGITS}\s*[\.．](?![0-9０-９])\s*[^\s%％]")),
+    (5, re.compile(rf"^{_DIGITS}\s*{_DASH}\s*{_DIGITS}\s*{_DASH}\s*{_DIGITS}(?![0-9０-９])\s*\S")),  # ２－１－１
+    (4, re.compile(rf"^{_DIGITS}\s*{_DASH}\s*{_DIGITS}(?![0-9０-９])\s*[^\s\d０-９～~]")),  # １－２ 目的
+    (6, re.compile(r"^(【[^】]{1,30}】[^、]{0,25}$|[■□◆]\s*\S|[｜|]\s*\S.{0,20}[｜|]$)")),  # 【補足１】, ■ 対象, ｜事業概要｜
+    (7, re.compile(r"^[（(][0-9０-９]{1,2}[）)]\s*\S")),
+    (8, re.compile(r"^[①-⑳]")),
+    (9, re.compile(r"^([（(][ア-ンｱ-ﾝ][）)]|[ア-ン]\s)\s*[^\s、]{3}[^、]{0,14}$")),  # (ア) 対象経費 / ア 対象者
 ]
+_ARTICLE_LABEL_RE = re.compile(r"^[（(][^（）()0-9０-９]{2,15}[）)]$")  # （通則） over 「第１条 …」
+_ARTICLE_RE = re.compile(rf"^第\s*{_NUM}\s*条")
+ARTICLE_LEVEL = 10
+_ROW_LEVELS = {6, 9}  # 【…】 and (ア) lines one after another are rows of a list, not headings
+_TOC_RE = re.compile(r"(\.{4,}|…{2,}|・{4,})\s*\d*\s*$")  # a table-of-contents line, not a heading
 _BUDGET_LINE_RE = re.compile(r"^(令和|平成)\s*(\d+|元)\s*年度.{0,10}予算")
 _BULLET_RE = re.compile(r"^[・○●◆◇■□※▶▷➢➤✓•◎★☆\-–]|^[①-⑳]|^[（(][0-9０-９a-zA-Zア-ン]{1,2}[）)]|^[0-9０-９]{1,2}[\.．]")
 _PAGE_START_RE = re.compile(r"^事業の内容")
@@ -66,20 +80,39 @@ def heading_level(line: str, next_line: str | None) -> int | None:
         return None
     if next_line is not None and _BUDGET_LINE_RE.match(nfkc(next_line).strip()) and not _BUDGET_LINE_RE.match(s):
         return PROGRAM_LEVEL
-    if s.endswith("。") or len(s) > 45:
+    if "。" in s or len(s) > 45:
         return None
+    if _TOC_RE.search(s):
+        return None
+    if _ARTICLE_LABEL_RE.match(s):
+        return ARTICLE_LEVEL if next_line is not None and _ARTICLE_RE.match(nfkc(next_line).strip()) else None
     for level, pattern in _HEADING_PATTERNS:
         if pattern.match(s):
+            if level in _ROW_LEVELS and next_line is not None and heading_level(next_line, None) == level:
+                return None
+            if s.count("（") + s.count("(") > s.count("）") + s.count(")"):
+                return None  # a heading wrapped in the middle of its parenthesis is read as body text
             if level >= 3 and len(re.sub(r"[\s\d()（）.．、,%％~\-]", "", s)) < 2:
                 return None  # a chart's axis labels such as "(8) (7) (6)" are not a heading
             return level
     return None
 
 
-def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS) -> list[Passage]:
+def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS, root: str = "") -> list[Passage]:
     """Passages of roughly min..max characters that never cross a section heading."""
+    return chunk_with_units(doc, max_chars, min_chars, root)[0]
+
+
+def chunk_with_units(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS,
+                     root: str = "") -> tuple[list[Passage], list[Passage]]:
+    """Passages, and the small units inside them (a label-value line, a table row, a list item).
+
+    A fact stated on one line (「補助上限額：…」) is diluted in a passage-sized embedding; its unit, read with
+    its heading path, is not. Units are matched by search and stand for their parent passage (small-to-big).
+    """
     groups: list[tuple[str, list[_Unit]]] = []
     for section, units in _sections(doc):
+        section = " > ".join(x for x in (nfkc(root).strip(), section) if x)  # root: what the document is
         for group in _pack(units, max_chars, min_chars):
             size = sum(len(u.text) for u in group)
             if groups and size < TINY_CHARS:
@@ -88,7 +121,37 @@ def chunk(doc: Document, max_chars: int = MAX_CHARS, min_chars: int = MIN_CHARS)
                 groups[-1] = (section, groups[-1][1] + group)
             else:
                 groups.append((section, group))
-    return [_passage(doc, section, group) for section, group in groups]
+    passages, small = [], []
+    for section, group in groups:
+        parent = _passage(doc, section, group)
+        passages.append(parent)
+        if len(group) < 2:
+            continue
+        labels = ""  # a table's header row names the columns of the rows under it
+        for u in group:
+            if _is_label_row(u.text):
+                labels = nfkc(u.text)
+            elif _is_unit(u.text):
+                small.append(_passage(doc, f"{section} > {labels}" if labels and section else labels or section, [u],
+                                      parent=parent.id))
+    return passages, small
+
+
+def _is_row(line: str) -> bool:
+    """A table row as PDF extraction flattens it: cells apart by spaces, figures in them (「５万円～１５０万円未満 １プロセス以上」)."""
+    cells = nfkc(line).split()
+    return 2 <= len(cells) <= 8 and any(ch.isdigit() for ch in cells[-1]) and "。" not in line
+
+
+def _is_label_row(text: str) -> bool:
+    """A table's header row: a few short labels without figures (「補助対象経費 補助率 補助額 プロセス数」)."""
+    cells = nfkc(text).split()
+    return 2 <= len(cells) <= 6 and all(len(c) <= 12 and not re.search(r"[\d。、]", c) for c in cells)
+
+
+def _is_unit(text: str) -> bool:
+    """Worth matching on its own: enough words to state something (not a lone label or page number)."""
+    return len(re.sub(r"[\s\d０-９.,、，．・※()（）%％-]", "", nfkc(text))) >= UNIT_MIN_CHARS
 
 
 def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
@@ -150,6 +213,8 @@ def _continues(prev: str, line: str) -> bool:
     """Was this line's start broken off the previous line in the middle of a sentence?"""
     if prev.endswith(_SENTENCE_FINAL) or _BULLET_RE.match(nfkc(line)):
         return False
+    if _is_row(prev) and _is_row(line):
+        return False  # rows of a table flattened by PDF extraction: one row, one line
     if _BUDGET_LINE_RE.match(nfkc(line)) or _BUDGET_LINE_RE.match(nfkc(prev)):
         return False
     return len(prev) >= 16
@@ -191,12 +256,13 @@ def _split_long(unit: _Unit, max_chars: int) -> list[_Unit]:
     return out
 
 
-def _passage(doc: Document, section: str, units: list[_Unit]) -> Passage:
+def _passage(doc: Document, section: str, units: list[_Unit], parent: str = "") -> Passage:
     text = "\n".join(u.text for u in units)
     start, end = units[0].start, units[-1].end
     digest = hashlib.sha1(f"{doc.content_hash}:{text}".encode()).hexdigest()[:10]
     return Passage(
-        id=f"{doc.source}:{start}-{end}:{digest}",
+        id=f"{doc.source}:{start}-{end}:{digest}" + ("#u" if parent else ""),
+        parent=parent,
         source=doc.source,
         title=doc.title,
         section=section,

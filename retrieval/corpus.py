@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+import re
 import shutil
 
+import yaml
+
+from retrieval.identity import read_identity
 from retrieval.loaders import CONVERTIBLE_SUFFIXES, TEXT_SUFFIXES, LoadError, to_text
 
 MANIFEST = "manifest.yaml"
@@ -23,6 +25,11 @@ class ManifestEntry:
     fiscal_year: str = ""
     kind: str = ""
     original: str = ""  # the PDF/HTML a text file was converted from, if any
+    # What the document is (retrieval/identity.py proposes these on `advisor add`; a person may correct them)
+    program: str = ""
+    track: str = ""  # 申請枠/類型
+    round: str = ""  # 第N次 / 第N回
+    date: str = ""  # ISO date of the version (cover or 改訂履歴)
 
 
 @dataclass
@@ -40,6 +47,9 @@ class Manifest:
             entry = ManifestEntry(**{k: str(v) for k, v in item.items() if k in ManifestEntry.__dataclass_fields__})
             entries[entry.file] = entry
         return cls(entries)
+
+    def entry(self, file: str) -> ManifestEntry | None:
+        return self.entries.get(file)
 
     def title(self, file: str) -> str | None:
         entry = self.entries.get(file)
@@ -68,7 +78,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def add_document(path: Path, corpus_dir: Path, title: str | None = None, publisher: str = "",
-                 fiscal_year: str = "", kind: str = "") -> Path:
+                 fiscal_year: str = "", kind: str = "", **identity: str) -> Path:
     """Put a txt/md/pdf/html file into the corpus as text a person can open at the cited lines.
 
     PDFs and HTML are converted once (text layer, page numbers and repeated headers dropped); the
@@ -92,9 +102,14 @@ def add_document(path: Path, corpus_dir: Path, title: str | None = None, publish
     if path.resolve() != target.resolve():
         target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     first_line = next((ln.strip() for ln in text.splitlines() if ln.strip()), path.stem)
+    found = read_identity(text.splitlines())
+    given = {k: v for k, v in identity.items() if v}
+    year = re.search(r"(20\d\d)", found.program)
     Manifest.load(corpus_dir).add(ManifestEntry(
-        file=target.name, title=title or first_line[:80], publisher=publisher, fiscal_year=fiscal_year,
-        kind=kind, original=original,
+        file=target.name, title=title or found.label() or first_line[:80], publisher=publisher,
+        fiscal_year=fiscal_year or (f"{year.group(1)}年度" if year else ""), kind=kind or found.kind,
+        original=original, program=given.get("program", found.program), track=given.get("track", found.track),
+        round=given.get("round", found.round), date=given.get("date", found.date),
     ), corpus_dir)
     return target
 

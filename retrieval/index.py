@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.chunking import chunk
+from retrieval.chunking import chunk_with_units
 from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import Embedder
 from retrieval.loaders import LoadError, content_hash, load
@@ -28,7 +28,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "11"  # bump when chunking or keyword tokens change: forces a rebuild
+CHUNKER_VERSION = "14"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"
@@ -71,12 +71,17 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     passages: int = 0
+    units: int = 0  # small units (lines, rows, items) indexed besides the passages
     embedded: int = 0
 
 
 def embedding_text(p: Passage) -> str:
-    """What the dense model sees: the section path (program name) then the passage."""
-    return f"{p.section}\n{p.text}" if p.section else p.text
+    """What the dense model sees: the section path (program name) then the passage. A small unit gets only
+    the outermost (the program or call) and nearest headings: the model's cost grows with length, and the
+    unit's own words are what it matches."""
+    section = " > ".join(dict.fromkeys([p.section.split(" > ")[0], p.section.split(" > ")[-1]])) if p.parent \
+        else p.section
+    return f"{section}\n{p.text}" if section else p.text
 
 
 def keyword_tokens(p: Passage) -> list[str]:
@@ -93,8 +98,12 @@ class PassageIndex:
         self._client = None
         self._collection = None
         self.passages: dict[str, Passage] = {}
+        self.units: dict[str, Passage] = {}
         self._ids: list[str] = []
+        self._passage_ids: list[str] = []
+        self._unit_ids: list[str] = []
         self._bm25 = None
+        self._bm25_units = None
         self._df: Counter[str] = Counter()
         self._by_source: dict[str, list[Passage]] = {}
 
@@ -211,7 +220,12 @@ class PassageIndex:
             name = path.name
             digest = content_hash(path.read_bytes())
             title = manifest.title(name) or ""
-            if old_files.get(name, {}).get("hash") == digest and old_files[name].get("manifest_title") == title:
+            entry = manifest.entry(name)
+            # A document that says which call it is (program, 枠) puts that in every passage's heading path:
+            # the five 公募要領 of one program repeat the same paragraphs, and only this tells them apart.
+            root = (f"{entry.program}（{entry.track}）" if entry.track else entry.program) if entry else ""
+            if old_files.get(name, {}).get("hash") == digest and old_files[name].get("manifest_title") == title \
+                    and old_files[name].get("root", "") == root:
                 new_files[name] = old_files[name]
                 report.unchanged.append(name)
                 continue
@@ -224,9 +238,10 @@ class PassageIndex:
                 if name in old_files:  # keep what was indexed before rather than lose it
                     new_files[name] = old_files[name]
                 continue
-            passages = chunk(doc)
+            passages, units = chunk_with_units(doc, root=root)
+            passages = passages + units
             todo.append((name, passages))
-            new_files[name] = {"hash": digest, "title": doc.title, "manifest_title": title}
+            new_files[name] = {"hash": digest, "title": doc.title, "manifest_title": title, "root": root}
             (report.updated if name in old_files else report.added).append(name)
         for name in old_files:
             if name not in new_files:
@@ -255,7 +270,8 @@ class PassageIndex:
         bar.close()
 
         rows = [row for name in sorted(rows_by_file) if name in new_files for row in rows_by_file[name]]
-        report.passages = len(rows)
+        report.units = sum(1 for row in rows if row.get("parent"))
+        report.passages = len(rows) - report.units
         self._write_state({"embedder": self.embedder.name, "chunker": CHUNKER_VERSION, "files": new_files}, rows)
         self._load_rows(rows)
         return report
@@ -298,19 +314,27 @@ class PassageIndex:
     def _load_rows(self, rows: list[dict]) -> None:
         import bm25s
 
-        self.passages = {r["id"]: Passage(**{k: r[k] for k in Passage.__dataclass_fields__}) for r in rows}
+        every = {r["id"]: _passage_of(r) for r in rows}
+        self.passages = {pid: p for pid, p in every.items() if not p.parent}
+        self.units = {pid: p for pid, p in every.items() if p.parent}  # small units, matched for their parent
         self._ids = [r["id"] for r in rows]
-        self._df = Counter(t for r in rows for t in set(r["tokens"]))
-        self._by_source: dict[str, list[Passage]] = {}
+        self._df = Counter(t for r in rows if not r.get("parent") for t in set(r["tokens"]))
+        self._by_source = {}
         for p in sorted(self.passages.values(), key=lambda p: p.start_line):
             self._by_source.setdefault(p.source, []).append(p)
-        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        if rows:
-            self._bm25.index([r["tokens"] or ["\u0000"] for r in rows], show_progress=False)
+        self._passage_ids = [r["id"] for r in rows if not r.get("parent")]
+        self._unit_ids = [r["id"] for r in rows if r.get("parent")]
+        self._bm25 = self._bm25_units = None
+        for kind, wanted in (("_bm25", False), ("_bm25_units", True)):
+            docs = [r["tokens"] or ["\u0000"] for r in rows if bool(r.get("parent")) == wanted]
+            if docs:
+                bm25 = bm25s.BM25(k1=1.2, b=0.75)
+                bm25.index(docs, show_progress=False)
+                setattr(self, kind, bm25)
 
     def idf(self, token: str) -> float:
         """BM25-style inverse document frequency of a token over all passages (rare words weigh more)."""
-        n, df = len(self._ids), self._df.get(token, 0)
+        n, df = len(self.passages), self._df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def knows(self, token: str) -> bool:
@@ -322,25 +346,49 @@ class PassageIndex:
         return "\n".join(p.text for p in self._by_source.get(passage.source, [])
                          if passage.start_line - lines <= p.end_line < passage.start_line)
 
+    def parent_of(self, pid: str) -> Passage:
+        """The passage a key stands for: itself, or the passage a small unit belongs to."""
+        unit = self.units.get(pid)
+        return self.passages[unit.parent] if unit is not None else self.passages[pid]
+
     def dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Nearest passages by cosine similarity."""
+        return self.nearest(vector, n)[0]
+
+    def nearest(self, vector: np.ndarray, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The n nearest passages and the n nearest small units, by cosine similarity, from one query: the
+        store holds both, so it is asked for enough keys that each kind fills its own list."""
         if not self.passages:
-            return []
+            return [], []
         collection = self._get_collection(create=False)
+        want = n if not self.units else n * (1 + -(-len(self.units) // max(len(self.passages), 1))) * 2
         try:
-            result = collection.query(query_embeddings=[vector.tolist()], n_results=min(n, len(self.passages)),
+            result = collection.query(query_embeddings=[vector.tolist()], n_results=min(want, len(self._ids)),
                                       include=["distances"])
         except Exception as exc:
             raise StoreUnavailableError(f"{self.chroma.describe()} failed to answer: {exc}") from exc
-        return [(pid, 1.0 - float(d)) for pid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        found = [(pid, 1.0 - float(d)) for pid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        return [f for f in found if f[0] in self.passages][:n], [f for f in found if f[0] in self.units][:n]
 
     def keyword(self, tokens: Sequence[str], n: int) -> list[tuple[str, float]]:
         """Best passages by BM25 over Sudachi tokens; passages with score 0 are left out."""
-        if not self.passages or not tokens:
+        return self._best(self._bm25, self._passage_ids, tokens, n)
+
+    def keyword_units(self, tokens: Sequence[str], n: int) -> list[tuple[str, float]]:
+        """Best small units by BM25 (an index of their own: their lengths and words do not skew the passages')."""
+        return self._best(self._bm25_units, self._unit_ids, tokens, n)
+
+    @staticmethod
+    def _best(bm25, ids: list[str], tokens: Sequence[str], n: int) -> list[tuple[str, float]]:
+        if bm25 is None or not ids or not tokens:
             return []
-        scores = self._bm25.get_scores(list(tokens))
+        scores = bm25.get_scores(list(tokens))
         top = np.argsort(-scores)[:n]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _passage_of(row: dict) -> Passage:
+    return Passage(**{k: row[k] for k in Passage.__dataclass_fields__ if k in row})
 
 
 def _batches(items: Sequence, size: int) -> Iterable[Sequence]:

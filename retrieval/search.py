@@ -30,7 +30,7 @@ _FOLLOWUP_RE = re.compile(
 class SearchConfig:
     mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
     fusion: str = "convex"  # "convex" (min-max normalised scores) or "rrf" (reciprocal rank); measured in evals/bench.py
-    candidates: int = 50  # taken from each method before fusion
+    candidates: int = 50  # passages (and as many small units) taken from each method before fusion
     rrf_k: int = 60
     alpha: float = 0.4  # weight of the dense score in convex fusion
     dense_weight: float = 1.0
@@ -39,6 +39,13 @@ class SearchConfig:
     min_similarity: float = 0.815
     history_turns: int = 2
     query_cache: int = 1024  # query vectors kept (a popular question is embedded once); 0: none
+    units: bool = True  # match small units (lines, rows, items) for their passages; False: passages only
+    unit_weight: float = 0.5  # weight of a passage's best unit beside the passage's own score, per method
+    scope_boost: float = 0.3  # a passage of the document whose call (program, 枠) the question names ranks higher
+    sibling_penalty: float = 0.5  # ...and one of another 枠 of that program lower
+
+
+METHODS = ("dense", "keyword", "dense_unit", "keyword_unit")
 
 
 @dataclass(frozen=True)
@@ -59,11 +66,45 @@ def _is_latin(text: str) -> bool:
     return sum(ch.isascii() for ch in text) > 0.7 * len(text)
 
 
+@dataclass(frozen=True)
+class DocumentNames:
+    """What each document says it is (program and 申請枠, from the manifest), to scope a question that names one.
+
+    Several 公募要領 of one program repeat the same paragraphs; the 枠 a question names says which of them
+    answers it, and the program it names prefers that program's own documents to those that mention it."""
+
+    calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (program, track)
+
+    def scope(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(documents the text names, other documents of the same program): empty when it names none."""
+        q = _key(text)
+        named = {src for src, (_, track) in self.calls.items() if track and _key(track) in q}
+        if named:
+            programs = {_base(self.calls[src][0]) for src in named}
+            siblings = {src for src, (program, _) in self.calls.items()
+                        if src not in named and _base(program) in programs}
+            return frozenset(named), frozenset(siblings)
+        named = {src for src, (program, _) in self.calls.items() if program and (_key(program) in q or (
+            len(_base(program)) >= 4 and _base(program) in q))}
+        return frozenset(named), frozenset()
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text)).lower()
+
+
+def _base(program: str) -> str:
+    """A program's name without its year (「IT導入補助金2025」 -> 「it導入補助金」)."""
+    return re.sub(r"(20\d\d|令和\d+年度?)$", "", _key(program))
+
+
 class Retriever:
-    def __init__(self, index: PassageIndex, glossary: Glossary | None = None, config: SearchConfig | None = None):
+    def __init__(self, index: PassageIndex, glossary: Glossary | None = None, config: SearchConfig | None = None,
+                 names: DocumentNames | None = None):
         self.index = index
         self.glossary = glossary or Glossary()
         self.config = config or SearchConfig()
+        self.names = names or DocumentNames()
         self._embed_query = self._embed
         if self.config.query_cache > 0:
             self._embed_query = functools.lru_cache(maxsize=self.config.query_cache)(self._embed_query)
@@ -107,44 +148,61 @@ class Retriever:
         return self.search_query(self.build_query(question, history), k)
 
     def search_query(self, query: Query, k: int = 10) -> list[Hit]:
+        """Fused hits over passages. Small units are matched too, each list of its own kind, and a unit's score
+        counts for its passage (small-to-big): a fact stated on one line lifts the passage that holds it."""
         cfg = self.config
-        ranks: dict[str, dict[str, int | None]] = {}
-        raw: dict[str, dict[str, float]] = {"dense": {}, "keyword": {}}
+        raw: dict[str, dict[str, float]] = {m: {} for m in METHODS}
+        unit_of: dict[str, str] = {}  # passage id -> the unit that matched it best
         if cfg.mode in {"hybrid", "dense"}:
-            vector = self._embed_query(query.text)
-            for rank, (pid, sim) in enumerate(self.index.dense(vector, cfg.candidates), 1):
-                ranks.setdefault(pid, {})["dense"] = rank
-                raw["dense"][pid] = sim
+            passages, units = self.index.nearest(self._embed_query(query.text), cfg.candidates)
+            raw["dense"] = dict(passages)
+            self._by_parent(units, raw["dense_unit"], unit_of)
         if cfg.mode in {"hybrid", "keyword"}:
             tokens = tokenize(query.text)
-            for rank, (pid, score) in enumerate(self.index.keyword(tokens, cfg.candidates), 1):
-                ranks.setdefault(pid, {})["keyword"] = rank
-                raw["keyword"][pid] = score
-        similarity = raw["dense"]
-        scored = [(self._fuse(pid, ranks[pid], raw), pid) for pid in ranks]
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        hits = []
-        for score, pid in scored[:k]:
-            r = ranks[pid]
-            hits.append(Hit(
-                passage=self.index.passages[pid], score=round(score, 6),
-                ranks={"dense": r.get("dense"), "keyword": r.get("keyword")},
-                similarity=round(similarity.get(pid, 0.0), 4),
-            ))
-        return hits
+            raw["keyword"] = dict(self.index.keyword(tokens, cfg.candidates))
+            self._by_parent(self.index.keyword_units(tokens, cfg.candidates), raw["keyword_unit"], unit_of)
+        if not cfg.units:
+            raw["dense_unit"], raw["keyword_unit"], unit_of = {}, {}, {}
+        ranks = {m: {pid: n for n, pid in enumerate(found, 1)} for m, found in raw.items()}
+        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
 
-    def _fuse(self, pid: str, by_method: dict[str, int | None], raw: dict[str, dict[str, float]]) -> float:
+        def scoped(score: float, pid: str) -> float:
+            source = self.index.passages[pid].source
+            return score * (1 + cfg.scope_boost if source in named else cfg.sibling_penalty if source in siblings
+                            else 1.0)
+
+        candidates = {pid for found in raw.values() for pid in found}
+        scored = sorted(((scoped(self._fuse(pid, ranks, raw), pid), pid) for pid in candidates),
+                        key=lambda x: (-x[0], x[1]))
+        return [Hit(passage=self.index.passages[pid], score=round(score, 6),
+                    ranks={"dense": ranks["dense"].get(pid), "keyword": ranks["keyword"].get(pid)},
+                    similarity=round(raw["dense"].get(pid, 0.0), 4),
+                    unit=self.index.units[unit_of[pid]] if pid in unit_of else None)
+                for score, pid in scored[:k]]
+
+    def _by_parent(self, found: list[tuple[str, float]], scores: dict[str, float], unit_of: dict[str, str]) -> None:
+        """A method's unit list as passage scores: each passage takes its best unit's score (in rank order)."""
+        for uid, score in found:
+            pid = self.index.units[uid].parent
+            if pid not in scores:
+                scores[pid] = score
+                unit_of.setdefault(pid, uid)
+
+    def _fuse(self, pid: str, ranks: dict[str, dict[str, int]], raw: dict[str, dict[str, float]]) -> float:
         cfg = self.config
+        weights = {"dense": cfg.alpha, "keyword": 1 - cfg.alpha, "dense_unit": cfg.unit_weight * cfg.alpha,
+                   "keyword_unit": cfg.unit_weight * (1 - cfg.alpha)}
         if cfg.fusion == "convex":
             total = 0.0
-            for method, weight in (("dense", cfg.alpha), ("keyword", 1 - cfg.alpha)):
+            for method, weight in weights.items():
                 scores = raw[method]
                 if pid in scores:
                     lo, hi = min(scores.values()), max(scores.values())
                     total += weight * ((scores[pid] - lo) / (hi - lo) if hi > lo else 1.0)
             return total
-        weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight}
-        return sum(weights[m] / (cfg.rrf_k + r) for m, r in by_method.items() if r is not None)
+        weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight,
+                   "dense_unit": cfg.unit_weight * cfg.dense_weight, "keyword_unit": cfg.unit_weight * cfg.keyword_weight}
+        return sum(weights[m] / (cfg.rrf_k + r[pid]) for m, r in ranks.items() if pid in r)
 
     def relevant(self, hits: Sequence[Hit]) -> bool:
         """Is the best of these close enough to the question to answer from?"""

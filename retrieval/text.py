@@ -7,6 +7,7 @@ only matching uses the normalised forms.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 import threading
@@ -59,6 +60,28 @@ def squash(text: str) -> str:
 def era_to_western(era: str, year: str) -> int:
     """令和 + "6" -> 2024; "元" is year 1."""
     return ERAS[era] + (1 if year == "元" else int(year))
+
+
+_DATE_RE = re.compile(r"(?:(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*[（(]\s*)?(\d{4})\s*年\s*[)）]?\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+                      r"|(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+                      r"|(?<!\d)(20\d\d)\s*[/.]\s*(\d{1,2})\s*[/.]\s*(\d{1,2})(?!\d)")
+
+
+def dates_in(text: str) -> list[datetime.date]:
+    """Calendar dates a text states, in order: 2025年3月24日, 令和7年（2025年）3月18日, 令和7年5月12日, 2025/5/12."""
+    out = []
+    for m in _DATE_RE.finditer(nfkc(text)):
+        if m.group(3):
+            year, month, day = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        elif m.group(6):
+            year, month, day = era_to_western(m.group(6), m.group(7)), int(m.group(8)), int(m.group(9))
+        else:
+            year, month, day = int(m.group(10)), int(m.group(11)), int(m.group(12))
+        try:
+            out.append(datetime.date(year, month, day))
+        except ValueError:
+            continue
+    return out
 
 
 def add_year_aliases(text: str) -> str:

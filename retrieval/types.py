@@ -27,12 +27,16 @@ class Passage:
     end_line: int  # 1-based, inclusive
     text: str  # as in the file (PDF line breaks inside sentences joined)
     norm: str  # normalised text used for matching (section included)
+    parent: str = ""  # a small unit (one line, row or item): the id of the passage it stands in
 
     def to_dict(self) -> dict:
-        return {
+        row = {
             "id": self.id, "source": self.source, "title": self.title, "section": self.section,
             "start_line": self.start_line, "end_line": self.end_line, "text": self.text, "norm": self.norm,
         }
+        if self.parent:
+            row["parent"] = self.parent
+        return row
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,4 @@ class Hit:
     score: float
     ranks: dict[str, int | None] = field(default_factory=dict)
     similarity: float = 0.0  # dense cosine similarity, used for the "nothing relevant" cut
+    unit: Passage | None = None  # the small unit inside the passage that matched best, if one did

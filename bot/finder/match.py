@@ -9,7 +9,7 @@ claim the finder makes is cited to the lines the catalogue cites.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,11 +88,14 @@ OFF_GOAL_PENALTY = 1.5
 
 
 def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary,
-         relevance: Mapping[int, float] | None = None, limit: int | None = None) -> list[Match]:
+         relevance: Mapping[int, float] | None = None, limit: int | None = None,
+         said: Sequence[str] = ()) -> list[Match]:
     """Programs with a positive fit, best first; one entry per program name (ties broken by name).
 
     `relevance` (program index -> 0..1) says how close the situation's own words are to the program's
-    passages (hybrid search over the corpus); rules alone decide who is excluded.
+    passages (hybrid search over the corpus); rules alone decide who is excluded. `said` (the user's own
+    words, with their glossary words) parts programs that fit the same goal: the call whose name or purpose
+    says what the user said (「セキュリティ」, 「インボイス」, 「連携」) ranks above its siblings.
     """
     if profile.is_empty() or profile.only_personal():
         return []  # nothing said about a business, or a household need: nothing can be said to fit it
@@ -108,6 +111,7 @@ def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Voc
             m.score -= OFF_GOAL_PENALTY  # close in words, but for none of the things the user wants to do
         if m.score > 0 and (m.goal_matched or m.relevance > 0):
             matches.append(m)
+    _distinctive_words(matches, said)
     matches.sort(key=lambda m: (-m.score, m.program.name))
     seen: set[str] = set()
     unique = [m for m in matches if not (m.program.name in seen or seen.add(m.program.name))]
@@ -205,11 +209,36 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
             m.open_facets.add("employees")
 
+    if "deadline" in fields and m.goal_matched:
+        m.score += CALL_BONUS
+        m.reasons.append(Reason("公募要領で申請受付の案内がある事業です", ("deadline",)))
     for f in AMOUNT_FIELDS:
         if f not in fields:
             m.to_check.append({"cap": "補助上限額", "rate": "補助率", "budget": "予算額"}[f] + "（資料に記載なし：公募要領で確認）")
     m.to_check.append("最新の公募要領で要件・公募期間を確認")
     return m
+
+
+NAME_WORD_WEIGHT = 0.5  # a word the user said that the program's name says (and not every candidate's does)
+PURPOSE_WORD_WEIGHT = 0.1
+DISTINCT_WORDS_CAP = 1.0  # never more than a goal's weight: it breaks ties, it does not outrank a fit
+PURPOSE_WORDS_CAP = 0.3
+CALL_BONUS = 1.0  # a call with its own 公募要領 (a deadline line) is what an SME can apply to
+
+
+def _distinctive_words(matches: Sequence[Match], said: Sequence[str]) -> None:
+    """Add to each match the user's words its name (or purpose) holds that some other candidate's does not."""
+    if len(matches) < 2:
+        return
+    texts = [(nfkc(" ".join([m.program.name, *m.program.nicknames])),
+              nfkc(m.program.fields["purpose"].value) if "purpose" in m.program.fields else "") for m in matches]
+    words = list(dict.fromkeys(nfkc(w) for w in said if len(w) >= 2))
+    for m, (name, purpose) in zip(matches, texts, strict=True):
+        named = sum(1 for w in words if w in name and sum(1 for n, _ in texts if w in n) < len(texts))
+        meant = sum(1 for w in words if w not in name and w in purpose
+                    and sum(1 for _, p in texts if w in p) < len(texts))
+        m.score += min(NAME_WORD_WEIGHT * named, DISTINCT_WORDS_CAP)
+        m.score += min(PURPOSE_WORD_WEIGHT * meant, PURPOSE_WORDS_CAP)
 
 
 def _goal_words(goal: str, vocabulary: Vocabulary) -> list[str]:

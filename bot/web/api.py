@@ -160,7 +160,8 @@ class ProgramOut(BaseModel):
     parent: str | None = Field(description="この事業を含む事業の名前（PR資料の中の個別事業のとき）")
     reviewed: bool = Field(description="人が確認済みの項目か")
     heading: CitedValue = Field(description="事業名が書かれている箇所")
-    fields: dict[str, CitedValue]
+    fields: dict[str, CitedValue] = Field(description="資料が記す項目（申請締切 deadline を含む）")
+    status: str | None = Field(default=None, description="申請締切の日付から見た受付状況（受付中・受付終了・公募予定）")
 
 
 @router.get("/api/programs", response_model=list[ProgramOut],
@@ -168,7 +169,9 @@ class ProgramOut(BaseModel):
 def programs(engine: Engine) -> list[ProgramOut]:
     catalogue = engine.catalogue
     names = {p.id: p.name for p in catalogue.programs}
-    return [ProgramOut(**p.public(), id=p.id, parent=names.get(p.parent) if p.parent else None,
+    today = engine.settings.today_date
+    return [ProgramOut(name=p.name, nicknames=p.nicknames, fields={k: c.model_dump() for k, c in p.fields.items()},
+                       status=p.status(today), id=p.id, parent=names.get(p.parent) if p.parent else None,
                        reviewed=p.reviewed, heading=p.heading.model_dump()) for p in catalogue.programs]
 
 

@@ -42,16 +42,21 @@ def extract(docs: dict[str, Document], glossary: Glossary, titles: dict[str, str
     documents mention is silently absent.
     """
     titles = titles or {}
-    first, *others = LAYOUTS
+    exclusive = [layout for layout in LAYOUTS if getattr(layout, "exclusive", False)]
+    first, *others = [layout for layout in LAYOUTS if layout not in exclusive]
     out: dict[str, Program] = {}
     for source in sorted(docs):
         doc, title = docs[source], titles.get(source, "")
-        programs = first.programs(doc, glossary, title)
-        if not any(p.parent is None for p in programs):
-            # No program of the document's own: the other layouts, in order. The second layout's entries
-            # (the program the document is about) go before the sub-programs found, the rest after them.
-            found = [layout.programs(doc, glossary, title) for layout in others]
-            programs = [*found[0], *programs, *(p for more in found[1:] for p in more)]
+        # A document of an exclusive layout (a 公募要領) is read by that layout alone.
+        programs = next((found for found in (layout.programs(doc, glossary, title) for layout in exclusive)
+                         if found), [])
+        if not programs:
+            programs = first.programs(doc, glossary, title)
+            if not any(p.parent is None for p in programs):
+                # No program of the document's own: the other layouts, in order. The second layout's entries
+                # (the program the document is about) go before the sub-programs found, the rest after them.
+                found = [layout.programs(doc, glossary, title) for layout in others]
+                programs = [*found[0], *programs, *(p for more in found[1:] for p in more)]
         for p in programs:
             out.setdefault(p.id, p)
     known = {name_key(n) for p in out.values() for n in p.names()}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.catalogue.layouts import koubo
 from retrieval.catalogue.layouts.budget_sheet import BUDGET_RE, find_sheets, find_subprograms
 from retrieval.catalogue.layouts.white_paper import find_measures
 from retrieval.catalogue.model import FIELDS, KINDS, Catalogue, name_key
@@ -140,12 +141,18 @@ def program_mentions(docs: dict[str, Document], glossary: Glossary) -> list[str]
 
     1. the title of every sheet with a budget line (令和…予算額 / 国庫債務負担行為…), as `find_sheets` finds it;
     2. every program heading inside a sheet (「（１）…事業（…補助金）」, 「①…事業（…）」);
+    0. the call a 公募要領 announces (program and 枠), and nothing else of that document;
     3. in a document without budget sheets (the white paper), every numbered measure heading that names a
        program: a budget in parentheses (「（42億円）」) or a name ending in 事業/制度/税制/補助金/助成金/… ;
     4. every glossary program whose official name ends in 事業/補助金/制度/助成金/税制 and appears in a document.
     """
     names: dict[str, str] = {}
     for doc in docs.values():
+        calls = koubo.programs(doc, glossary)
+        if calls:  # a 公募要領 is about the call it announces; its numbered items are rules, not programs
+            for call in calls:
+                names.setdefault(name_key(call.name), call.name)
+            continue
         sheets = find_sheets(doc, glossary)
         for sheet in sheets:
             names.setdefault(name_key(sheet.name), sheet.name)

@@ -6,6 +6,7 @@ document is laid out.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,16 +15,18 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from retrieval.text import squash
+from retrieval.text import dates_in, squash
 
 CATALOGUE = "programs.yaml"
 FIELDS: tuple[str, ...] = ("ministry", "division", "kind", "budget", "purpose", "target", "support", "cap",
-                           "rate", "period", "outcomes", "contact")
+                           "rate", "period", "deadline", "outcomes", "contact")
 FIELD_LABELS: dict[str, str] = {
     "ministry": "府省庁", "division": "担当課", "kind": "種別", "budget": "予算額", "purpose": "事業目的",
     "target": "対象者", "support": "支援内容", "cap": "補助上限", "rate": "補助率", "period": "事業期間",
-    "outcomes": "成果目標", "contact": "問い合わせ先",
+    "deadline": "申請締切", "outcomes": "成果目標", "contact": "問い合わせ先",
 }
+# The `fields` of `advisor programs --json` (the shape other tools read); the deadline travels beside them.
+PUBLIC_FIELDS: tuple[str, ...] = tuple(f for f in FIELDS if f != "deadline")
 # kind is a classification: its value is one of these, and its cited lines hold one of the words behind it.
 KINDS: dict[str, tuple[str, ...]] = {
     "基金": ("基金",), "税制": ("税制",), "融資": ("融資", "貸付", "出資", "資金繰り"),
@@ -67,12 +70,31 @@ class Program(BaseModel):
     def reviewed(self) -> bool:
         return self.origin == "reviewed"
 
-    def public(self) -> dict:
-        """The `advisor programs --json` shape: name, nicknames, fields (only those the documents give)."""
-        return {
+    def public(self, today: datetime.date | None = None) -> dict:
+        """The `advisor programs --json` shape: name, nicknames, fields (only those the documents give); with a
+        deadline, also `deadline` (cited) and `status` (受付中/受付終了/公募予定 against `today`)."""
+        out: dict = {
             "name": self.name, "nicknames": list(self.nicknames),
-            "fields": {k: self.fields[k].model_dump() for k in FIELDS if k in self.fields},
+            "fields": {k: self.fields[k].model_dump() for k in PUBLIC_FIELDS if k in self.fields},
         }
+        if "deadline" in self.fields:
+            out["deadline"] = self.fields["deadline"].model_dump()
+            out["status"] = self.status(today or datetime.date.today())
+        return out
+
+    def status(self, today: datetime.date) -> str | None:
+        """受付中, 受付終了 or 公募予定 from the dates of the deadline field (None when it states no date, as when
+        the schedule is published elsewhere): the last date passed means closed; a first date still to come of
+        a span (「4月1日～5月12日」) means not open yet."""
+        c = self.fields.get("deadline")
+        dates = dates_in(c.value) if c else []
+        if not dates:
+            return None
+        if today > max(dates):
+            return "受付終了"
+        if len(dates) > 1 and today < min(dates):
+            return "公募予定"
+        return "受付中"
 
     def names(self) -> list[str]:
         return [self.name, *self.nicknames]

@@ -2,9 +2,7 @@
 
 import re
 
-import pytest
 
-from bot.config import Settings
 from bot.engine import Advisor
 from tests.bot.test_cli import check_shapes
 

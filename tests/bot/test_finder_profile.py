@@ -1,6 +1,5 @@
 """The situation profile: what an SME's own words say about it, corrected as the conversation goes on."""
 
-from pathlib import Path
 
 import pytest
 

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.config import Settings
-from bot.engine import Advisor
 from bot.storage import Store
 from bot.web import create_app
 from tests.conftest import CHECK_SHAPES, CORPUS, ROOT

@@ -52,3 +52,18 @@ def test_catalogue_dataset_schema_and_evidence():
     assert {i.type for i in items} <= {"list", "comparison"} and len({i.type for i in items}) == 2
     assert all(i.answerable and i.evidence and len(i.must_include) >= 2 or i.type == "list" for i in items)
     assert all(len(i.evidence) >= 2 for i in items if i.type == "comparison")
+
+
+def test_items_are_split_into_tune_and_heldout():
+    """Every dataset keeps a held-out part nobody tunes on; items written before the split are tune."""
+    realdocs = load_dataset(ROOT / "evals" / "datasets" / "realdocs.jsonl")
+    splits = Counter(i.split for i in realdocs)
+    assert splits["heldout"] >= 30 and splits["tune"] >= 30
+    assert sum(1 for i in realdocs if not i.answerable) >= 10
+    assert {i.split for i in load_dataset(SEED)} == {"tune"}
+
+
+def test_realdocs_dataset_evidence_stands_in_the_added_documents(realdocs_corpus):
+    items = load_dataset(ROOT / "evals" / "datasets" / "realdocs.jsonl", realdocs_corpus)
+    assert len(items) >= 60
+    assert {i.source for i in items if i.source} >= {"it2025_koubo_tsujyo.txt", "it2025_koubo_security.txt"}

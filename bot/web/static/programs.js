@@ -12,9 +12,10 @@
     { key: "rate", label: "補助率" },
     { key: "cap", label: "補助上限" },
     { key: "support", label: "支援内容" },
+    { key: "deadline", label: "申請締切" },
     { key: "division", label: "担当課" }
   ];
-  var LONG = { support: 70, purpose: 70, outcomes: 70 };
+  var LONG = { support: 70, purpose: 70, outcomes: 70, deadline: 40 };
 
   var els = {
     head: $("head"), rows: $("rows"), count: $("count"), text: $("filter-text"), kind: $("filter-kind"),
@@ -135,6 +136,7 @@
           var v = p.fields[c.key].value;
           var limit = LONG[c.key];
           cell.appendChild(citeButton(p, c.key, p.fields[c.key], limit && v.length > limit ? v.slice(0, limit) + "…" : v));
+          if (c.key === "deadline" && p.status) cell.appendChild(el("span", "badge", p.status));
         } else {
           cell.appendChild(el("span", "none", "—"));
           cell.setAttribute("aria-label", "記載なし");

@@ -78,15 +78,18 @@ def is_header(line: str) -> bool:
     return any(s.startswith(squash(h)) for h in _HEADERS)
 
 
-def join_lines(lines: Sequence[str], start: int, end: int) -> str:
-    """Lines start..end joined as one text: PDF breaks inside a sentence vanish, list items keep a space."""
+def join_lines(lines: Sequence[str], start: int, end: int, cells: bool = False) -> str:
+    """Lines start..end joined as one text: PDF breaks inside a sentence vanish, list items keep a space.
+    With `cells` (a table flattened by PDF extraction), a note (※) or a figure opening a line after an
+    amount or a rate (「…以内」「…円」) starts a new cell and keeps a space too."""
     out = ""
     for n in range(start, end + 1):
         s = lines[n - 1].strip()
         if not s:
             continue
         if out and (out[-1] in "。）)" and s[0] in "・○〇●◆■-•①②③④⑤⑥⑦⑧⑨※（(" or
-                    out[-1].isascii() and out[-1].isalnum() and s[0].isascii() and s[0].isalnum()):
+                    out[-1].isascii() and out[-1].isalnum() and s[0].isascii() and s[0].isalnum() or
+                    cells and (s[0] in "※＊*" or re.match(r"^[0-9０-９]", s) and re.search(r"[円上内下]$", out))):
             out += " "
         out += s
     return out

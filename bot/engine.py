@@ -71,7 +71,8 @@ class Advisor:
                                       min_similarity=s.min_similarity, query_cache=s.query_cache_size,
                                       units=s.search_units)
                 manifest = Manifest.load(s.corpus_dir)
-                names = DocumentNames({f: (e.program, e.track) for f, e in manifest.entries.items() if e.program})
+                names = DocumentNames({f: (e.program, e.track) for f, e in manifest.entries.items() if e.program},
+                                      {f: e.kind for f, e in manifest.entries.items() if e.program})
                 self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config, names)
             return self._retriever
 

@@ -90,8 +90,6 @@ def heading_level(line: str, next_line: str | None) -> int | None:
         if pattern.match(s):
             if level in _ROW_LEVELS and next_line is not None and heading_level(next_line, None) == level:
                 return None
-            if s.count("（") + s.count("(") > s.count("）") + s.count(")"):
-                return None  # a heading wrapped in the middle of its parenthesis is read as body text
             if level >= 3 and len(re.sub(r"[\s\d()（）.．、,%％~\-]", "", s)) < 2:
                 return None  # a chart's axis labels such as "(8) (7) (6)" are not a heading
             return level

@@ -74,11 +74,18 @@ class DocumentNames:
     answers it, and the program it names prefers that program's own documents to those that mention it."""
 
     calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (program, track)
+    kinds: dict[str, str] = field(default_factory=dict)  # source -> kind of document (公募要領, 交付規程 …)
 
     def scope(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
-        """(documents the text names, other documents of the same program): empty when it names none."""
+        """(documents the text names, other documents of the same program): empty when it names none.
+        Of the documents of one 枠, the kind the text names (「交付規程で」) is meant; else the call itself."""
         q = _key(text)
         named = {src for src, (_, track) in self.calls.items() if track and _key(track) in q}
+        kinds = {self.kinds.get(src, "") for src in named}
+        if len(kinds) > 1:
+            said = {kind for kind in kinds if kind and _key(kind) in q}
+            wanted = said or {kind for kind in kinds if kind in CALL_KINDS} or kinds
+            named = {src for src in named if self.kinds.get(src, "") in wanted}
         if named:
             programs = {_base(self.calls[src][0]) for src in named}
             siblings = {src for src, (program, _) in self.calls.items()
@@ -87,6 +94,9 @@ class DocumentNames:
         named = {src for src, (program, _) in self.calls.items() if program and (_key(program) in q or (
             len(_base(program)) >= 4 and _base(program) in q))}
         return frozenset(named), frozenset()
+
+
+CALL_KINDS = ("公募要領", "募集要項", "公募要項", "募集要領")  # the call itself, before its rules and forms
 
 
 def _key(text: str) -> str:

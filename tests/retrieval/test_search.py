@@ -79,6 +79,9 @@ def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_sibling
                            "other.txt": ("ものづくり補助金", "")})
     assert names.scope("IT導入補助金の通常枠の補助率は？") == (frozenset({"tsujyo.txt", "kitei.txt"}),
                                                                  frozenset({"invoice.txt"}))
+    kinds = DocumentNames(names.calls, {"tsujyo.txt": "公募要領", "kitei.txt": "交付規程", "invoice.txt": "公募要領"})
+    assert kinds.scope("通常枠の補助率は？")[0] == {"tsujyo.txt"}  # the call itself, unless the rules are asked
+    assert kinds.scope("通常枠の交付規程で返還の規定は？")[0] == {"kitei.txt"}
     # the program alone prefers its own documents (newest calls) and demotes nothing
     assert names.scope("ＩＴ導入補助金の対象経費は？") == (frozenset({"tsujyo.txt", "kitei.txt", "invoice.txt"}), frozenset())
     assert names.scope("補助率は？") == (frozenset(), frozenset())

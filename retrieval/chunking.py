@@ -34,7 +34,8 @@ _HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (3, re.compile(rf"^{_DIGITS}\s*[\.．](?![0-9０-９])\s*[^\s%％]")),
     (5, re.compile(rf"^{_DIGITS}\s*{_DASH}\s*{_DIGITS}\s*{_DASH}\s*{_DIGITS}(?![0-9０-９])\s*\S")),  # ２－１－１
     (4, re.compile(rf"^{_DIGITS}\s*{_DASH}\s*{_DIGITS}(?![0-9０-９])\s*[^\s\d０-９～~]")),  # １－２ 目的
-    (6, re.compile(r"^(【[^】]{1,30}】[^、]{0,25}$|[■□◆]\s*\S|[｜|]\s*\S.{0,20}[｜|]$)")),  # 【補足１】, ■ 対象, ｜事業概要｜
+    # 【補足１】 補助対象経費の算出方法について, ■ 対象, ｜事業概要｜ (a bracket alone, 【ものづくり補助金】, labels a block)
+    (6, re.compile(r"^(【[^】]{1,30}】\s*[^\s、][^、]{0,24}$|[■□◆]\s*\S|[｜|]\s*\S.{0,20}[｜|]$)")),
     (7, re.compile(r"^[（(][0-9０-９]{1,2}[）)]\s*\S")),
     (8, re.compile(r"^[①-⑳]")),
     (9, re.compile(r"^([（(][ア-ンｱ-ﾝ][）)]|[ア-ン]\s)\s*[^\s、]{3}[^、]{0,14}$")),  # (ア) 対象経費 / ア 対象者

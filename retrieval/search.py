@@ -40,7 +40,11 @@ class SearchConfig:
     history_turns: int = 2
     query_cache: int = 1024  # query vectors kept (a popular question is embedded once); 0: none
     units: bool = True  # match small units (lines, rows, items) for their passages; False: passages only
-    unit_weight: float = 0.5  # weight of a passage's best unit beside the passage's own score, per method
+    # Weight of a passage's best small unit beside the passage's own score, per method. A call document
+    # (公募要領, 交付規程: the manifest names its program) states its facts on single lines and table rows;
+    # budget sheets and white papers state them in prose, where units only add noise (measured on both).
+    unit_weight: float = 1.0
+    prose_unit_weight: float = 0.0
     scope_boost: float = 0.3  # a passage of the document whose call (program, 枠) the question names ranks higher
     sibling_penalty: float = 0.5  # ...and one of another 枠 of that program lower
 
@@ -200,8 +204,9 @@ class Retriever:
 
     def _fuse(self, pid: str, ranks: dict[str, dict[str, int]], raw: dict[str, dict[str, float]]) -> float:
         cfg = self.config
-        weights = {"dense": cfg.alpha, "keyword": 1 - cfg.alpha, "dense_unit": cfg.unit_weight * cfg.alpha,
-                   "keyword_unit": cfg.unit_weight * (1 - cfg.alpha)}
+        unit = cfg.unit_weight if self.index.passages[pid].source in self.names.calls else cfg.prose_unit_weight
+        weights = {"dense": cfg.alpha, "keyword": 1 - cfg.alpha, "dense_unit": unit * cfg.alpha,
+                   "keyword_unit": unit * (1 - cfg.alpha)}
         if cfg.fusion == "convex":
             total = 0.0
             for method, weight in weights.items():
@@ -211,7 +216,7 @@ class Retriever:
                     total += weight * ((scores[pid] - lo) / (hi - lo) if hi > lo else 1.0)
             return total
         weights = {"dense": cfg.dense_weight, "keyword": cfg.keyword_weight,
-                   "dense_unit": cfg.unit_weight * cfg.dense_weight, "keyword_unit": cfg.unit_weight * cfg.keyword_weight}
+                   "dense_unit": unit * cfg.dense_weight, "keyword_unit": unit * cfg.keyword_weight}
         return sum(weights[m] / (cfg.rrf_k + r[pid]) for m, r in ranks.items() if pid in r)
 
     def relevant(self, hits: Sequence[Hit]) -> bool:

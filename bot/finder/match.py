@@ -94,8 +94,8 @@ def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Voc
 
     `relevance` (program index -> 0..1) says how close the situation's own words are to the program's
     passages (hybrid search over the corpus); rules alone decide who is excluded. `said` (the user's own
-    words, with their glossary words) parts programs that fit the same goal: the call whose name or purpose
-    says what the user said (「セキュリティ」, 「インボイス」, 「連携」) ranks above its siblings.
+    words, with their glossary words) parts programs that fit the same goal: the call whose name says what
+    the user said (「セキュリティ」, 「インボイス」, 「連携」) ranks above its siblings.
     """
     if profile.is_empty() or profile.only_personal():
         return []  # nothing said about a business, or a household need: nothing can be said to fit it
@@ -220,25 +220,19 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
 
 
 NAME_WORD_WEIGHT = 0.5  # a word the user said that the program's name says (and not every candidate's does)
-PURPOSE_WORD_WEIGHT = 0.1
-DISTINCT_WORDS_CAP = 1.0  # never more than a goal's weight: it breaks ties, it does not outrank a fit
-PURPOSE_WORDS_CAP = 0.3
+NAME_WORDS_CAP = 1.0  # never more than a goal's weight: it breaks ties, it does not outrank a fit
 CALL_BONUS = 1.0  # a call with its own 公募要領 (a deadline line) is what an SME can apply to
 
 
 def _distinctive_words(matches: Sequence[Match], said: Sequence[str]) -> None:
-    """Add to each match the user's words its name (or purpose) holds that some other candidate's does not."""
+    """Add to each match the user's words its name holds that some other candidate's name does not."""
     if len(matches) < 2:
         return
-    texts = [(nfkc(" ".join([m.program.name, *m.program.nicknames])),
-              nfkc(m.program.fields["purpose"].value) if "purpose" in m.program.fields else "") for m in matches]
+    names = [nfkc(" ".join([m.program.name, *m.program.nicknames])) for m in matches]
     words = list(dict.fromkeys(nfkc(w) for w in said if len(w) >= 2))
-    for m, (name, purpose) in zip(matches, texts, strict=True):
-        named = sum(1 for w in words if w in name and sum(1 for n, _ in texts if w in n) < len(texts))
-        meant = sum(1 for w in words if w not in name and w in purpose
-                    and sum(1 for _, p in texts if w in p) < len(texts))
-        m.score += min(NAME_WORD_WEIGHT * named, DISTINCT_WORDS_CAP)
-        m.score += min(PURPOSE_WORD_WEIGHT * meant, PURPOSE_WORDS_CAP)
+    for m, name in zip(matches, names, strict=True):
+        named = sum(1 for w in words if w in name and sum(1 for n in names if w in n) < len(names))
+        m.score += min(NAME_WORD_WEIGHT * named, NAME_WORDS_CAP)
 
 
 def _goal_words(goal: str, vocabulary: Vocabulary) -> list[str]:

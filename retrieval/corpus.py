@@ -20,7 +20,7 @@ GLOSSARY = "glossary.yaml"
 @dataclass(frozen=True)
 class ManifestEntry:
     file: str
-    title: str
+    title: str = ""  # a hand-written entry may leave it out: the loader's own title is used then
     publisher: str = ""
     fiscal_year: str = ""
     kind: str = ""
@@ -44,6 +44,8 @@ class Manifest:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         entries = {}
         for item in data.get("documents", []):
+            if not isinstance(item, dict) or not item.get("file"):
+                raise ValueError(f"{path}: every entry under 'documents' needs a 'file' (got {item!r})")
             entry = ManifestEntry(**{k: str(v) for k, v in item.items() if k in ManifestEntry.__dataclass_fields__})
             entries[entry.file] = entry
         return cls(entries)

@@ -28,7 +28,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "16"  # bump when chunking or keyword tokens change: forces a rebuild
+CHUNKER_VERSION = "17"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"
@@ -239,7 +239,10 @@ class PassageIndex:
                     new_files[name] = old_files[name]
                 continue
             passages, units = chunk_with_units(doc, root=root)
-            passages = passages + units
+            # Only a call document (公募要領, 交付規程) states its facts on single lines and table rows; in the
+            # prose of budget sheets and white papers units add noise, not precision (measured on both), and
+            # they would double the embedding cost.
+            passages = passages + (units if root else [])
             todo.append((name, passages))
             new_files[name] = {"hash": digest, "title": doc.title, "manifest_title": title, "root": root}
             (report.updated if name in old_files else report.added).append(name)

@@ -40,11 +40,9 @@ class SearchConfig:
     history_turns: int = 2
     query_cache: int = 1024  # query vectors kept (a popular question is embedded once); 0: none
     units: bool = True  # match small units (lines, rows, items) for their passages; False: passages only
-    # Weight of a passage's best small unit beside the passage's own score, per method. A call document
-    # (公募要領, 交付規程: the manifest names its program) states its facts on single lines and table rows;
-    # budget sheets and white papers state them in prose, where units only add noise (measured on both).
+    # Weight of a passage's best small unit beside the passage's own score, per method. Only call documents
+    # (the manifest names their program) have units: see Index.build.
     unit_weight: float = 1.0
-    prose_unit_weight: float = 0.0
     scope_boost: float = 0.3  # a passage of the document whose call (program, 枠) the question names ranks higher
     sibling_penalty: float = 0.5  # ...and one of another 枠 of that program lower
 
@@ -204,7 +202,7 @@ class Retriever:
 
     def _fuse(self, pid: str, ranks: dict[str, dict[str, int]], raw: dict[str, dict[str, float]]) -> float:
         cfg = self.config
-        unit = cfg.unit_weight if self.index.passages[pid].source in self.names.calls else cfg.prose_unit_weight
+        unit = cfg.unit_weight
         weights = {"dense": cfg.alpha, "keyword": 1 - cfg.alpha, "dense_unit": unit * cfg.alpha,
                    "keyword_unit": unit * (1 - cfg.alpha)}
         if cfg.fusion == "convex":

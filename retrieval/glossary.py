@@ -21,6 +21,8 @@ class Glossary:
     expansions: dict[str, list[str]] = field(default_factory=dict)
     # official program name -> its nicknames (as written)
     programs: dict[str, list[str]] = field(default_factory=dict)
+    # words that narrow an asked figure into a statistic (平均, 累計…): see the glossary file
+    narrowing: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> Glossary:
@@ -35,6 +37,7 @@ class Glossary:
             for alias in aliases:
                 glossary._add(alias, [official])
             glossary._add(official, aliases)
+        glossary.narrowing = tuple(str(w) for w in data.get("narrowing", []) or [])
         for section in ("everyday", "english"):
             for item in data.get(section, []) or []:
                 official = [str(o) for o in item.get("official", []) or []]
@@ -60,6 +63,11 @@ class Glossary:
                     if word not in found and _key(word) not in text:
                         found.append(word)
         return found
+
+    def is_program(self, word: str) -> bool:
+        """Is this word a program's official name or one of its nicknames?"""
+        key = _key(word)
+        return any(key == _key(n) for official, aliases in self.programs.items() for n in [official, *aliases])
 
     def names_program(self, query: str) -> bool:
         """Does the query name a program, by official name or nickname?"""

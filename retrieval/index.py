@@ -28,7 +28,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "17"  # bump when chunking or keyword tokens change: forces a rebuild
+CHUNKER_VERSION = "18"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 PASSAGES_FILE = "passages.jsonl"

@@ -45,6 +45,7 @@ class SearchConfig:
     unit_weight: float = 1.0
     scope_boost: float = 0.3  # a passage of the document whose call (program, 枠) the question names ranks higher
     sibling_penalty: float = 0.5  # ...and one of another 枠 of that program lower
+    scope_words_in_keywords: bool = False  # keep the words naming a scoped call in the keyword query
 
 
 METHODS = ("dense", "keyword", "dense_unit", "keyword_unit")
@@ -169,14 +170,22 @@ class Retriever:
             passages, units = self.index.nearest(self._embed_query(query.text), cfg.candidates)
             raw["dense"] = dict(passages)
             self._by_parent(units, raw["dense_unit"], unit_of)
+        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
         if cfg.mode in {"hybrid", "keyword"}:
             tokens = tokenize(query.text)
+            if named and cfg.scope_words_in_keywords is False:
+                # The words that name the call (its program and 枠) stand in every passage of it; once the
+                # scope has chosen the documents, they only lift the lines that repeat the name (a title, a
+                # contact block) over the lines that answer.
+                names = [w for src in named for w in self.names.calls[src]]
+                names += [w for w in query.expansions if self.glossary.is_program(w)]
+                naming = set(tokenize(" ".join(names)))
+                tokens = [t for t in tokens if t not in naming] or tokens
             raw["keyword"] = dict(self.index.keyword(tokens, cfg.candidates))
             self._by_parent(self.index.keyword_units(tokens, cfg.candidates), raw["keyword_unit"], unit_of)
         if not cfg.units:
             raw["dense_unit"], raw["keyword_unit"], unit_of = {}, {}, {}
         ranks = {m: {pid: n for n, pid in enumerate(found, 1)} for m, found in raw.items()}
-        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
 
         def scoped(score: float, pid: str) -> float:
             source = self.index.passages[pid].source

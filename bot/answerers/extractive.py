@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 from dataclasses import dataclass
 
@@ -59,6 +59,11 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "definition": (
         re.compile(r"とは(何|なに|どの|どういう|どんな)|どういう意味|意味は|何の略|\bstands? for\b|\bwhat does \S+ mean", re.I),
         re.compile(r"とは[、,]|の略[。)）]?|のこと[。)）]|をいう[。)）]|を指す|いわゆる"),
+    ),
+    # A duration in days (「何日くらいかかる」): a month or a year does not answer it, nor does a date.
+    "days": (
+        re.compile(r"何日|日数|何営業日|\bhow many days\b", re.I),
+        re.compile(r"(?<![月\d])\d+\s*(営業)?日(間|以内|以上|程度|前|後|目|まで|を)"),
     ),
     "period": (
         re.compile(r"期間|いつから|いつまで|何年間|何年|いつ|\bhow long\b|\bwhen\b|\bperiod\b|\bduration\b", re.I),
@@ -110,8 +115,9 @@ class _Candidate:
 class ExtractiveAnswerer:
     def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
                  known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None,
-                 expand: Callable[[str], list[str]] | None = None):
+                 expand: Callable[[str], list[str]] | None = None, narrowing: Sequence[str] = ()):
         self.idf = idf
+        self.narrowing = tuple(nfkc(w) for w in narrowing)
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
         self.context = context or (lambda passage: "")
@@ -149,6 +155,7 @@ class ExtractiveAnswerer:
             if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
                 return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
             passage_cov = self._passage_coverage(hits, weights)
+            qualifiers = self._qualifiers(query.question)
             # A long question tells the asker's situation before it asks (「うちは従業員3人の居酒屋で…。
             # …特別な枠は、いくらまで出ますか？」): the fact is then weighed against the part that asks for it.
             asking = self._asking_words(query.question, weights, strict)
@@ -164,6 +171,8 @@ class ExtractiveAnswerer:
                 # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
                 or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
                        and (not names or self._mentions(hits[c.hit], names, verbatim))]
+            if stating and not self._qualified(stating, qualifiers, hits):
+                return Draft(refused=True, reason=f"no passage states the {'/'.join(sorted(strict))} in the words asked")
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
             unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
@@ -208,6 +217,30 @@ class ExtractiveAnswerer:
             if per_unit or budget_only:
                 aspects = aspects - {"amount"}
         return aspects
+
+    def _qualifiers(self, question: str) -> list[frozenset[str]]:
+        """The narrowing words (glossary: 平均, 累計…) before the word naming a fact asked for, in one compound:
+        「平均」 in 「平均補助額」. A cap is not an average: the fact is stated only where these words are too."""
+        q = nfkc(question)
+        out: list[frozenset[str]] = []
+        for m in _COMPOUND_RE.finditer(q):
+            for q_re, _ in ASPECTS.values():
+                named = q_re.search(m.group(0))
+                if named and named.start() > 0:
+                    words = frozenset(w for w in self.narrowing if w in m.group(0)[: named.start()])
+                    if words:
+                        out.append(words)
+        return out
+
+    @staticmethod
+    def _qualified(stating: list[_Candidate], qualifiers: list[frozenset[str]], hits: list[Hit]) -> bool:
+        """Is one of the narrowed facts asked for said where a sentence states it? The sentence or its headings
+        must say the narrowing words (「年平均成長率」 elsewhere in the passage says nothing of an average
+        amount). One of several is enough: a comparison may be answered in part."""
+        if not qualifiers:
+            return True
+        said = [nfkc(f"{hits[c.hit].passage.section}\n{c.text}") for c in stating]
+        return any(all(w in text for w in words) for words in qualifiers for text in said)
 
     def _spelled_out(self, hits: list[Hit], names: list[str]) -> frozenset[str]:
         """The named programs that some considered passage spells out in full (not just their words)."""
@@ -479,8 +512,9 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(hits[: self.config.passages_considered]):
             section_tokens = set(tokenize(hit.passage.section)) if hit.passage.section else set()
             heading = nfkc(hit.passage.section).replace(" ", "")
+            naming = set(tokenize(f"{hit.passage.title}\n{hit.passage.section}"))
             for pos, sentence in enumerate(_units(hit.passage.text)):
-                if not _informative(sentence, heading):
+                if not _informative(sentence, heading) or _names_only(sentence, naming):
                     continue
                 tokens = set(tokenize(sentence))
                 covered = frozenset(t for t in weights if t in tokens or t in section_tokens)
@@ -525,11 +559,22 @@ _PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!�
                             re.I)
 
 
+# A run of kanji and katakana: the compound noun a question names its fact with (「平均補助額」「補助上限額」).
+_COMPOUND_RE = re.compile(r"[一-龥々ァ-ヶー]{3,}")
+
+
 _PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
 _PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")
 _BUDGET_RE = re.compile(r"予算額?|予備費|計上|内数|百万円\s*[)）]")
 _GRANT_AMOUNT_RE = re.compile(r"補助|助成|給付|支給|貸付|融資|上限|限度|控除")
 _COUNT_SUBJECT_RE = re.compile(r"([一-龥ァ-ヶー]{1,6}?)(者数|件数|社数|人数)")
+
+
+def _names_only(unit: str, naming: set[str]) -> bool:
+    """A line made only of the document's title and headings words (the title line of a cover page, a
+    running header): it names the document and says nothing about it."""
+    tokens = set(tokenize(unit))
+    return bool(tokens) and tokens <= naming
 
 
 def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:

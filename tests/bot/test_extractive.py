@@ -74,3 +74,49 @@ def test_a_line_that_heads_bullet_items():
     assert _heads_items("②特許料及び特許審査請求料の軽減認定計画の成果を特許化する場合の費用を減免する")
     assert not _heads_items("・特許審査請求料の半減")
     assert not _heads_items("認定計画の成果を特許化する場合の費用を減免する。")
+
+
+def _answerer_over(texts: list[str]):
+    """An extractive answerer over these passages (one hit each), with every word of them known."""
+    from bot.answerers.extractive import ExtractiveAnswerer
+    from retrieval.text import tokenize
+    from retrieval.types import Hit, Passage
+
+    vocabulary = {t for text in texts for t in tokenize(text)}
+    hits = [Hit(passage=Passage(id=f"p{i}", source="call.txt", title="ものづくり支援補助金 公募要領", section="",
+                                start_line=i + 1, end_line=i + 1, text=text, norm=text), score=1.0 - i / 10)
+            for i, text in enumerate(texts)]
+    return ExtractiveAnswerer(idf=lambda t: 2.0, known=lambda t: t in vocabulary, narrowing=("平均",)), hits
+
+
+def test_a_cap_does_not_answer_a_question_about_a_narrower_figure():
+    """The words narrowing the asked fact (an average, not a cap) must be stated with the figure."""
+    from retrieval.search import Query
+
+    answerer, hits = _answerer_over(["ものづくり支援補助金の交付額の上限は３００万円とする。",
+                                     "申請者の従業員の平均年齢を記載すること。"])
+    narrow = answerer.answer(Query("ものづくり支援補助金の平均交付額はいくらですか？"), hits)
+    assert narrow.refused and "amount" in narrow.reason
+    plain = answerer.answer(Query("ものづくり支援補助金の交付額の上限はいくらですか？"), hits)
+    assert not plain.refused and "３００万円" in plain.sentences[0].text
+
+
+def test_a_question_in_days_needs_a_figure_in_days():
+    from retrieval.search import Query
+
+    months = ["ものづくり支援補助金の補助事業期間は交付決定日から６ヶ月間程度とする。"]
+    question = Query("ものづくり支援補助金は実績報告から入金まで何日かかりますか？")
+    answerer, hits = _answerer_over(months)
+    assert answerer.answer(question, hits).refused
+    answerer, hits = _answerer_over(months + ["ものづくり支援補助金の入金は実績報告の受理から３０日以内に行う。"])
+    draft = answerer.answer(question, hits)
+    assert not draft.refused and any("３０日以内" in s.text for s in draft.sentences)
+
+
+def test_a_title_line_is_not_quoted():
+    from bot.answerers.extractive import _names_only
+    from retrieval.text import tokenize
+
+    naming = set(tokenize("IT導入補助金2025 公募要領（通常枠）\nIT導入補助金2025（通常枠） > 1.事業の概要"))
+    assert _names_only("ＩＴ導入補助金２０２５ 公募要領（通常枠）", naming)
+    assert not _names_only("ＩＴ導入補助金２０２５の補助率は１／２以内とする。", naming)

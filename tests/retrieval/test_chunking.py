@@ -107,3 +107,12 @@ def test_rows_of_a_list_are_not_headings():
     """Several 【…】 lines one after another are rows of a timeline, not nested headings."""
     assert heading_level("【法】中小企業基本法(1963)", "【補助】技術改善費補助金(1967-)") is None
     assert heading_level("【補足１】 補助対象経費の算出方法について", "・ 消費税は補助対象外とする。") == 6
+
+
+def test_a_caption_in_brackets_is_not_a_small_unit():
+    from retrieval.chunking import _is_unit
+
+    assert not _is_unit("（ＩＴツールの登録）")
+    assert not _is_unit("【補助対象経費の考え方】")
+    assert _is_unit("（１） 補助上限額は３００万円とする。")
+    assert _is_unit("申請受付締切：２０２５年７月２５日（金）")

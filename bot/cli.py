@@ -244,8 +244,14 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
         finder_metrics = result["metrics"]["finder"]
         _echo_metrics([r["metrics"]["finder"] for r in runs],
                       ["rules" if m == "extractive" else "with LLM" for m in modes], width=24)
-        thresholds = tomllib.loads(gate_file.read_text(encoding="utf-8")).get("finder", {}) if gate_file else {}
-        failures = gate(finder_metrics, thresholds)
+        by_split = result["metrics"]["finder_by_split"]
+        if len(by_split) > 1:  # tune and held-out side by side
+            click.echo("by split:")
+            _echo_metrics([by_split[name] for name in sorted(by_split)], sorted(by_split), width=24)
+        gates = tomllib.loads(gate_file.read_text(encoding="utf-8")) if gate_file else {}
+        failures = gate(finder_metrics, gates.get("finder", {}))
+        for name in ("tune", "heldout"):
+            failures += [f"{name} {f}" for f in gate(by_split.get(name, {}), gates.get(name, {}))]
         if failures:
             raise click.ClickException("quality gate failed: " + "; ".join(failures))
         return

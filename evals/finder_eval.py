@@ -42,6 +42,8 @@ class FinderItem(BaseModel):
     no_fit: bool = False
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     notes: str = ""
+    # "tune": the finder's rules may be fitted on its failures; "heldout": written apart, read in aggregate
+    split: Literal["tune", "heldout"] = "tune"
 
 
 class FinderDatasetError(ValueError):
@@ -120,7 +122,8 @@ def run_item(finder, item: FinderItem, max_turns: int = 4) -> dict:
     top3 = any(hits[:3]) if item.expected else not listed
     support = [_reason_supported(r) for p in result.programs for r in p.reasons]
     return {
-        "id": item.id, "situation": item.situation, "expected": item.expected, "no_fit": item.no_fit,
+        "id": item.id, "split": item.split, "situation": item.situation, "expected": item.expected,
+        "no_fit": item.no_fit,
         "needs_question": item.needs_question, "decisive": item.decisive,
         "profile": result.profile, "questions": questions, "question_fields": fields,
         "programs": [p.model_dump() for p in result.programs], "listed": listed,
@@ -163,5 +166,8 @@ def finder_metrics(records: Sequence[dict]) -> dict:
 
 def run(finder, items: Sequence[FinderItem]) -> dict:
     records = [run_item(finder, item) for item in items]
+    splits = sorted({r.get("split", "tune") for r in records})
+    by_split = {name: finder_metrics([r for r in records if r.get("split", "tune") == name]) for name in splits}
     # Q&A items keep the `items` key (and the shape other tools read); finder records get their own.
-    return {"metrics": {"finder": finder_metrics(records)}, "items": [], "finder_items": records}
+    return {"metrics": {"finder": finder_metrics(records), "finder_by_split": by_split}, "items": [],
+            "finder_items": records}

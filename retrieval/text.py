@@ -24,7 +24,7 @@ _WESTERN_YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-9]\d)\s*年(度)?")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _FRACTION_RE = re.compile(r"(\d+)\s*分の\s*(\d+)")
 _SPACE_RE = re.compile(r"\s+")
-_SENTENCE_END_RE = re.compile(r"(?<=[。！？!?])")
+_SENTENCE_END_RE = re.compile(r"(?<=[。！？!?])(?![)）」』】〕])|(?<=[。！？!?][)）」』】〕])")  # a closing bracket stays with its sentence
 
 # Characters NFKC leaves alone but PDF extraction uses interchangeably.
 _EXTRA_FOLD = str.maketrans({

@@ -70,6 +70,9 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*(年度|年間|年|か月|ヶ月|カ月|月)|令和|平成|元年"),
     ),
 }
+# A question asking for a list: 「挙げて」「一覧」「どんな…がありますか」「具体的に何を」, "which kinds of".
+_LIST_Q_RE = re.compile(r"挙げ|一覧|列挙|全て|すべて|どんな|どのような|どういった|具体的に|何があ|なにがあ|"
+                        r"\b(list|which kinds?|what kinds?|what types?)\b", re.I)
 _LIST_INTRO_RE = re.compile(r"(以下|次の|下記)(の|に|を|のとおり)|[:：]$")
 _CONTINUATION_RE = re.compile(r"^(なお|ただし|※|また|さらに|加えて|うち)")
 # Sheet furniture that names things but says nothing: 「事業の内容 事業スキーム…」「成果目標」.
@@ -98,6 +101,9 @@ class ExtractiveConfig:
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
     aspect_boost: float = 2.0  # weight of the words naming what is asked (上限額, 補助率, 期間) over other words
     part_coverage: float = 0.34  # share of a sub-question's words a sentence must say to answer that part
+    list_passages: int = 3  # where a section whose heading is the list asked for may stand in the ranking
+    list_heading_share: float = 0.6  # share of the question's words (not naming the document) its heading says
+    max_list_answer_chars: int = 700  # a listed section is quoted up to this length
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,9 @@ class ExtractiveAnswerer:
             if not stating or cfg.all_aspects and unstated:
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
+        listed = self._section_list(query.question, hits, weights)
+        if listed:
+            return Draft(sentences=listed)
         chosen = self._select(best, [c for c in candidates if c.hit in about | {best.hit}], weights, asked,
                               query.question)
         chosen = self._cover_parts(chosen, candidates, weights, query.question)
@@ -189,6 +198,40 @@ class ExtractiveAnswerer:
         # passage of the document is read right after what it continues.
         chosen.sort(key=lambda c: order.get((c.hit, c.pos), (c.hit, c.pos)))
         return Draft(sentences=self._labelled(chosen, hits, query.question))
+
+    def _section_list(self, question: str, hits: list[Hit], weights: dict[str, float]) -> list[Sentence]:
+        """A question asking for a list (「…を挙げて」「どんな…がありますか」) whose words are the heading of a
+        retrieved section made of items is answered with that section's items, in full and in order: a
+        list is asked for whole, and its heading says it is the list asked for."""
+        cfg = self.config
+        if not _LIST_Q_RE.search(nfkc(question)):
+            return []
+        for i, hit in enumerate(hits[: cfg.list_passages]):
+            passage = hit.passage
+            heading = set(tokenize(passage.section.split(" > ")[-1])) if passage.section else set()
+            # What the question asks about, not what names the document (program, 枠: the heading path's root
+            # and the title hold those).
+            naming = set(tokenize(f"{passage.title}\n{passage.section.split(' > ')[0]}"))
+            asked = {t: w for t, w in weights.items() if t not in naming}
+            total = sum(asked.values())
+            if not total or sum(w for t, w in asked.items() if t in heading) / total < cfg.list_heading_share:
+                continue
+            units = [u for u in _units(passage.text) if not _names_only(u, heading | naming)]
+            if sum(1 for u in units if _is_item(u)) < 2:
+                continue
+            out: list[Sentence] = []
+            size = 0
+            for unit in units:
+                if out and size + len(unit) > cfg.max_list_answer_chars:
+                    break
+                if out and _is_item(out[-1].text) and not _is_item(unit):
+                    # The rest of an item (its bracketed gloss, a line the PDF broke) stays with it.
+                    out[-1] = Sentence(text=out[-1].text + unit, hit=i)
+                else:
+                    out.append(Sentence(text=unit, hit=i))
+                size += len(unit)
+            return out
+        return []
 
     @staticmethod
     def _labelled(chosen: list[_Candidate], hits: list[Hit], question: str) -> list[Sentence]:
@@ -555,6 +598,11 @@ def _informative(unit: str, heading: str) -> bool:
 
 
 _ITEM_START_RE = re.compile(r"^([・○●◆◇■□※▶▷➢➤✓•◎★☆〇⚫\-–]|[①-⑳]|[(][0-9a-zア-ン]{1,2}[)]|[0-9]{1,2}[.])")
+def _is_item(unit: str) -> bool:
+    """Does the unit open a list item (①, (ア), ・, 1.)? Circled digits are read before NFKC turns them into digits."""
+    return bool(_ITEM_START_RE.match(unit.lstrip()) or _ITEM_START_RE.match(nfkc(unit).lstrip()))
+
+
 _PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|,? and (?=(?:what|how|when|where|which|who|by when|in how)\b)",
                             re.I)
 

@@ -120,3 +120,31 @@ def test_a_title_line_is_not_quoted():
     naming = set(tokenize("IT導入補助金2025 公募要領（通常枠）\nIT導入補助金2025（通常枠） > 1.事業の概要"))
     assert _names_only("ＩＴ導入補助金２０２５ 公募要領（通常枠）", naming)
     assert not _names_only("ＩＴ導入補助金２０２５の補助率は１／２以内とする。", naming)
+
+
+def test_a_list_asked_for_by_its_heading_is_quoted_whole():
+    """The section whose heading is what the question asks to list gives every item, in order."""
+    from bot.answerers.extractive import ExtractiveAnswerer
+    from retrieval.search import Query
+    from retrieval.text import tokenize
+    from retrieval.types import Hit, Passage
+
+    items = ["（３） 申請できない事業者", "① 風俗営業を営む者。", "② 過去に補助金の不正受給があった者。",
+             "（不正が確認された日から５年以内に限る。）", "③ 税を滞納している者。"]
+    other = "本補助金は、地域の商店が行う販路開拓を支援するものである。申請者は計画書を提出すること。"
+    passages = [Passage(id="a", source="k.txt", title="商店支援補助金 公募要領", section="商店支援補助金 > 1.概要",
+                        start_line=1, end_line=1, text=other, norm=other),
+                Passage(id="b", source="k.txt", title="商店支援補助金 公募要領",
+                        section="商店支援補助金 > 2.要件 > （３） 申請できない事業者", start_line=2, end_line=6,
+                        text="\n".join(items), norm="")]
+    hits = [Hit(passage=p, score=1.0) for p in passages]
+    vocabulary = {t for p in passages for t in tokenize(f"{p.section}\n{p.text}")}
+    answerer = ExtractiveAnswerer(idf=lambda t: 2.0, known=lambda t: t in vocabulary)
+    draft = answerer.answer(Query("商店支援補助金に申請できない事業者を全て挙げてください。"), hits)
+    texts = [s.text for s in draft.sentences]
+    assert texts == ["① 風俗営業を営む者。", "② 過去に補助金の不正受給があった者。（不正が確認された日から５年以内に限る。）",
+                     "③ 税を滞納している者。"]
+    assert all(s.hit == 1 for s in draft.sentences)
+    # Not asked as a list: the usual choice of sentences.
+    single = answerer.answer(Query("商店支援補助金は何を支援しますか？"), hits)
+    assert single.sentences and "販路開拓" in single.sentences[0].text

@@ -24,9 +24,12 @@ _COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|�
 _CLASS = r"(?:補助金|事業(?![主者所])|制度|支援策|施策|基金|プログラム|助成金|融資|税制)"
 # A request for a list of programs: 一覧/リスト, or どんな/どのような/何が right before a program word,
 # or 「…事業は何がありますか」 (not 「対象になる費用はどんな…」 or 「必要がありますか」).
-_LIST_RE = re.compile(rf"一覧|リスト|列挙|(?:どんな|どのような|どういう|何の|なんの)[^、。？?]{{0,8}}{_CLASS}|"
+# 一覧/list must be of programs: 「対象外経費を一覧で」 or "list the costs" asks for a passage's list instead.
+_LIST_RE = re.compile(rf"{_CLASS}(?:の|を|等の)?(?:[^、。？?をの]{{0,4}}(?:額|率)(?:の|を)?)?(?:一覧|リスト|列挙)|(?:一覧|リスト)[^、。？?]{{0,4}}{_CLASS}|"
+                      rf"(?:どんな|どのような|どういう|何の|なんの)[^、。？?]{{0,8}}{_CLASS}|"
                       rf"{_CLASS}(?:に|には|は|として|で)?(?:どんな|どのような|何が|なにが)|"
-                      r"\blist\b|which programs|what programs", re.I)
+                      r"\blist\b[^.?]{0,24}\b(?:programs?|subsid\w*|schemes?|grants?)\b|"
+                      r"\b(?:which|what) (?:programs?|subsid\w*|schemes?|grants?)\b", re.I)
 _CLASS_RE = re.compile(_CLASS + r"|programs?|subsid", re.I)
 _FIELD_WORDS: list[tuple[str, str]] = [
     (r"予算|budget", "budget"), (r"補助率|助成率|rate", "rate"), (r"上限|補助額|いくら|金額|\bcap\b|how much", "cap"),

@@ -92,3 +92,13 @@ def test_a_comparison_asking_more_than_the_fields_adds_passages(advisor):
     assert numbers == list(range(1, len(numbers) + 1))
     assert {int(n) for n in _CELL_MARK.findall(answer.answer)} <= set(numbers)
     check_shapes("ask", answer.model_dump_json())
+
+
+def test_a_list_is_of_programs_only_when_the_question_says_programs():
+    """「…の対象外経費を一覧で」 or "list the costs" asks for a list inside one program's document."""
+    from bot.catalogue_answers import _LIST_RE
+
+    for q in ("蓄電池に関する事業を一覧にして", "観光関連の事業の予算額を一覧で", "list the programs for startups"):
+        assert _LIST_RE.search(q), q
+    for q in ("ものづくり補助金の対象外経費を一覧で", "Which costs are not eligible? Please list the main ones."):
+        assert not _LIST_RE.search(q), q

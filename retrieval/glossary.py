@@ -93,6 +93,12 @@ def program_names(text: str) -> list[str]:
     return names
 
 
+def program_stem(name: str) -> str:
+    """A program name without its year and its suffix: 「IT導入補助金2025」 -> 「IT導入」."""
+    name = re.sub(r"\s*(20\d\d|令和\d+年度?)$", "", nfkc(name).strip())
+    return re.sub(rf"({_SUFFIXES})$", "", name)
+
+
 def _key(s: str) -> str:
     """Lower-cased NFKC with single spaces (spaces matter only between Latin words)."""
     return re.sub(r"\s+", " ", nfkc(s)).strip().lower()

@@ -23,7 +23,7 @@ from retrieval.chunking import chunk_with_units
 from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import Embedder
 from retrieval.loaders import LoadError, content_hash, load
-from retrieval.text import tokenize
+from retrieval.text import squash, tokenize
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ class PassageIndex:
         self._bm25 = None
         self._bm25_units = None
         self._df: Counter[str] = Counter()
+        self._squashed: str | None = None  # every passage, squashed, for `mentions` (built on first use)
         self._by_source: dict[str, list[Passage]] = {}
 
     # --- storage ---------------------------------------------------------------------------
@@ -322,6 +323,7 @@ class PassageIndex:
         self.units = {pid: p for pid, p in every.items() if p.parent}  # small units, matched for their parent
         self._ids = [r["id"] for r in rows]
         self._df = Counter(t for r in rows if not r.get("parent") for t in set(r["tokens"]))
+        self._squashed = None
         self._by_source = {}
         for p in sorted(self.passages.values(), key=lambda p: p.start_line):
             self._by_source.setdefault(p.source, []).append(p)
@@ -343,6 +345,13 @@ class PassageIndex:
     def knows(self, token: str) -> bool:
         """Does any passage contain this token?"""
         return token in self._df
+
+    def mentions(self, text: str) -> bool:
+        """Does any passage (or its heading path) say this, NFKC and spacing aside? For names: a program the
+        question names that no document spells out is one the documents cannot speak about."""
+        if self._squashed is None:
+            self._squashed = "\n".join(squash(f"{p.section}\n{p.text}") for p in self.passages.values())
+        return squash(text) in self._squashed
 
     def text_before(self, passage: Passage, lines: int = 60) -> str:
         """Text of the passages of the same document that end within `lines` lines before this one."""

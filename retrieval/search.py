@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.glossary import Glossary, program_names
+from retrieval.glossary import Glossary, program_names, program_stem
 from retrieval.index import PassageIndex
-from retrieval.text import nfkc, tokenize
+from retrieval.text import nfkc, squash, tokenize
 from retrieval.types import Hit
 
 _FOLLOWUP_RE = re.compile(
@@ -154,8 +154,24 @@ class Retriever:
         return unknown * 2 >= len(tokens) and unknown > 0
 
     def in_scope(self, query: Query) -> bool:
-        """Could the documents speak to this question at all (see `_mostly_unknown`)?"""
+        """Could the documents speak to this question at all (see `_mostly_unknown`, `unknown_programs`)?"""
+        if self.unknown_programs(query.question):
+            return False
         return _is_latin(query.question) or not self._mostly_unknown(query.question)
+
+    def unknown_programs(self, question: str) -> list[str]:
+        """The programs a question names that no document mentions, by name or by its stem (「…加速化補助金」
+        when no passage says 「…加速化」): what the documents say of other programs does not answer it."""
+        if self.index is None:
+            return []
+        out = []
+        for name in program_names(question):
+            stem = program_stem(name)
+            if len(squash(stem)) < 4 or self.glossary.names_program(name):
+                continue  # too short to tell (「新規事業」), or a name the glossary knows
+            if not self.index.mentions(name) and not self.index.mentions(stem):
+                out.append(name)
+        return out
 
     def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
         return self.search_query(self.build_query(question, history), k)

@@ -60,6 +60,11 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"とは(何|なに|どの|どういう|どんな)|どういう意味|意味は|何の略|\bstands? for\b|\bwhat does \S+ mean", re.I),
         re.compile(r"とは[、,]|の略[。)）]?|のこと[。)）]|をいう[。)）]|を指す|いわゆる"),
     ),
+    # Where to ask (「問い合わせ先の電話番号は」): a number, an address or a named desk, not a mention of one.
+    "contact": (
+        re.compile(r"電話番号|連絡先|問い?合わ?せ先|メールアドレス|\bphone\b|\bcontact\b|\be-?mail\b", re.I),
+        re.compile(r"\d{2,5}\s*[-‐－ー]\s*\d{1,4}\s*[-‐－ー]\s*\d{3,4}|TEL|Tel|電話|@|https?://|問い?合わ?せ(先|窓口)"),
+    ),
     # A duration in days (「何日くらいかかる」): a month or a year does not answer it, nor does a date.
     "days": (
         re.compile(r"何日|日数|何営業日|\bhow many days\b", re.I),

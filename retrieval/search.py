@@ -182,21 +182,27 @@ class Retriever:
         cfg = self.config
         raw: dict[str, dict[str, float]] = {m: {} for m in METHODS}
         unit_of: dict[str, str] = {}  # passage id -> the unit that matched it best
+        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
+        naming: set[str] = set()
+        if named and not cfg.scope_words_in_keywords:
+            # The words that name the call (its program and 枠) stand in every passage of it; once the scope
+            # has chosen the documents, they only lift the lines that repeat the name (a title, a contact
+            # block) over the lines that answer, and so do the glossary words they bring (「セキュリティ対策
+            # 推進枠」 -> サイバーセキュリティ…).
+            names = [w for src in named for w in self.names.calls[src] if w]
+            naming = set(tokenize(" ".join(names + [w for w in query.expansions if self.glossary.is_program(w)])))
+            bare = nfkc(f"{query.context}\n{query.question}")
+            for name in sorted(names, key=len, reverse=True):
+                bare = bare.replace(nfkc(name), " ")
+            kept = set(self.glossary.expand(bare))
+            query = Query(query.question, query.context, [e for e in query.expansions if e in kept])
         if cfg.mode in {"hybrid", "dense"}:
             passages, units = self.index.nearest(self._embed_query(query.text), cfg.candidates)
             raw["dense"] = dict(passages)
             self._by_parent(units, raw["dense_unit"], unit_of)
-        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
         if cfg.mode in {"hybrid", "keyword"}:
             tokens = tokenize(query.text)
-            if named and cfg.scope_words_in_keywords is False:
-                # The words that name the call (its program and 枠) stand in every passage of it; once the
-                # scope has chosen the documents, they only lift the lines that repeat the name (a title, a
-                # contact block) over the lines that answer.
-                names = [w for src in named for w in self.names.calls[src]]
-                names += [w for w in query.expansions if self.glossary.is_program(w)]
-                naming = set(tokenize(" ".join(names)))
-                tokens = [t for t in tokens if t not in naming] or tokens
+            tokens = [t for t in tokens if t not in naming] or tokens
             raw["keyword"] = dict(self.index.keyword(tokens, cfg.candidates))
             self._by_parent(self.index.keyword_units(tokens, cfg.candidates), raw["keyword_unit"], unit_of)
         if not cfg.units:

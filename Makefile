@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 ADVISOR := $(BIN)/advisor
 
-.PHONY: run test install install-dev index bench eval eval-realdocs chat slack clean
+.PHONY: run test check install install-dev index bench eval eval-realdocs chat slack clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,13 @@ slack: $(VENV)/.installed .advisor/state.json
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
+
+# The fast lane while working: lint and the unit tests that need no corpus index, browser, service or server.
+# `make test` stays the whole contract (what CI runs).
+FAST := not slow and not corpus and not browser and not chroma_server and not postgres and not redis and not slack
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "$(FAST)"
 
 bench: $(VENV)/.installed-dev .advisor/state.json
 	$(BIN)/python -m evals.bench

@@ -25,7 +25,8 @@ _CLASS = r"(?:補助金|事業(?![主者所])|制度|支援策|施策|基金|プ
 # A request for a list of programs: 一覧/リスト, or どんな/どのような/何が right before a program word,
 # or 「…事業は何がありますか」 (not 「対象になる費用はどんな…」 or 「必要がありますか」).
 # 一覧/list must be of programs: 「対象外経費を一覧で」 or "list the costs" asks for a passage's list instead.
-_LIST_RE = re.compile(rf"{_CLASS}(?:の|を|等の)?(?:[^、。？?をの]{{0,4}}(?:額|率)(?:の|を)?)?(?:一覧|リスト|列挙)|(?:一覧|リスト)[^、。？?]{{0,4}}{_CLASS}|"
+_LIST_RE = re.compile(rf"{_CLASS}(?:の|を|等の)?(?:[^、。？?をの]{{0,4}}(?:額|率)(?:の|を)?)?(?:一覧|リスト|列挙)|"
+                      rf"(?:一覧|リスト)[^、。？?]{{0,4}}{_CLASS}|"
                       rf"(?:どんな|どのような|どういう|何の|なんの)[^、。？?]{{0,8}}{_CLASS}|"
                       rf"{_CLASS}(?:に|には|は|として|で)?(?:どんな|どのような|何が|なにが)|"
                       r"\blist\b[^.?]{0,24}\b(?:programs?|subsid\w*|schemes?|grants?)\b|"
@@ -45,7 +46,8 @@ _KIND_WORDS: list[tuple[str, str]] = [(r"基金", "基金"), (r"税制", "税制
                                       (r"委託", "委託"), (r"補助金|補助事業", "補助")]
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 # Words of a comparison question that ask nothing beyond the table (after program names and field words go).
-_PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "比べる", "くらべる", "教える", "説明", "違い", "違う", "比較", "比べる", "比べ", "異なる", "差", "点", "両者", "両方",
+_PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "比べる", "くらべる", "教える", "説明", "違い", "違う",
+                "比較", "比べ", "異なる", "差", "点", "両者", "両方",
                 "事業", "補助金", "制度", "税制", "支援", "内容", "概要", "特徴", "場合", "ところ", "どちら", "どっち", "高い",
                 "低い", "大きい", "多い", "少ない", "令和", "年度", "当初", "補正", "予備費", "予算", "額", "率", "一覧", "表",
                 "まとめる", "お願い", "下さる", "ください", "見る", "たい", "知る", "いう", "なる", "ある", "いる", "する",
@@ -108,8 +110,8 @@ class CatalogueAnswers:
             return None
         filters = self._filters(q)
         listing = _LIST_RE.search(q)
-        if listing and filters or {"new", "year", "kind", "reserve"} & set(filters) and (
-                listing or re.search(rf"{_CLASS}(?:は|を)[？?]?(?:教えて[^、。]*)?$", q)):
+        if (listing and filters) or ({"new", "year", "kind", "reserve"} & set(filters) and (
+                listing or re.search(rf"{_CLASS}(?:は|を)[？?]?(?:教えて[^、。]*)?$", q))):
             columns = tuple(dict.fromkeys((*LIST_COLUMNS, *asked)))
             return Request("list", [], columns, filters)
         return None
@@ -237,7 +239,7 @@ class CatalogueAnswers:
         The words left once program names, field words and comparison words are taken out decide.
         """
         q = nfkc(question)
-        for key, entries in named_spans(q, self.catalogue):
+        for _key, entries in named_spans(q, self.catalogue):
             for name in sorted({n for p in entries for n in p.names()}, key=len, reverse=True):
                 q = q.replace(nfkc(name), " ")
         for pattern, _ in _FIELD_WORDS:

@@ -19,10 +19,10 @@ def _fail_cleanly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from bot.engine import QuestionError
+        from bot.storage import StorageError
         from retrieval.embedders import EmbedderError
         from retrieval.index import IndexError as AdvisorIndexError
         from retrieval.loaders import LoadError
-        from bot.storage import StorageError
 
         try:
             return fn(*args, **kwargs)
@@ -62,7 +62,8 @@ def index(rebuild: bool, quiet: bool) -> None:
     report = idx.build(settings.corpus_dir, rebuild=rebuild, progress=not quiet,
                        on_error=lambda msg: click.echo(f"skipped: {msg}", err=True))
     click.echo(
-        f"index: {report.passages} passages ({report.units} small units) from {len(report.added) + len(report.updated) + len(report.unchanged)} "
+        f"index: {report.passages} passages ({report.units} small units) from "
+        f"{len(report.added) + len(report.updated) + len(report.unchanged)} "
         f"documents (added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
         f"unchanged {len(report.unchanged)}; embedded {report.embedded})"
     )
@@ -215,11 +216,10 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     import tomllib
 
     from evals.dataset import DatasetError, load_dataset
-    from evals.report import gate, render_html
-    from evals.runner import run
-
     from evals.finder_eval import FinderDatasetError, is_finder_dataset, load_finder_dataset
     from evals.finder_eval import run as run_finder
+    from evals.report import gate, render_html
+    from evals.runner import run
 
     settings = get_settings()
     finder_paths = [p for p in datasets if is_finder_dataset(p)]
@@ -303,7 +303,7 @@ def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
         return
     click.echo(" " * (width + 2) + "  ".join(f"{h:>10}" for h in headers))
     for key in tables[-1]:
-        click.echo(f"{key:>{width}}: " + "  ".join(f"{str(t.get(key)):>10}" for t in tables))
+        click.echo(f"{key:>{width}}: " + "  ".join(f"{t.get(key)!s:>10}" for t in tables))
 
 
 def _per_mode(settings: Settings, modes: list[str]):

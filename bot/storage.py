@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, delete, event, select,
-                        update)
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, delete, event, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -38,7 +38,7 @@ def _new_id() -> str:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON, list: JSON}
+    type_annotation_map: ClassVar[dict] = {dict: JSON, list: JSON}
 
 
 class Conversation(Base):

@@ -33,7 +33,7 @@ def prepare(seed_corpus: Path, realdocs: Path, out: Path, seed_data: Path | None
         target = corpus / path.name
         # The seed files follow the checkout (a glossary edit reaches this corpus); the manifest and the
         # catalogue here hold the added documents too, so they are copied once and then kept.
-        if path.is_file() and (not target.exists() or path.name not in KEPT and target.read_bytes() != path.read_bytes()):
+        if path.is_file() and (not target.exists() or (path.name not in KEPT and target.read_bytes() != path.read_bytes())):
             shutil.copy2(path, target)
     known = Manifest.load(corpus).entries
     added = []

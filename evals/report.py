@@ -90,7 +90,7 @@ def _baseline_section(current: dict, baseline: dict, title: str = "ベースラ�
                       old_label: str = "ベースライン", new_label: str = "今回") -> str:
     old_m, new_m = baseline["metrics"]["overall"], current["metrics"]["overall"]
     rows = []
-    for key, label in HEADLINE + [("notice_rate", "LLMを使えず引用で回答")]:
+    for key, label in [*HEADLINE, ("notice_rate", "LLMを使えず引用で回答")]:
         a, b = old_m.get(key), new_m.get(key)
         if a is None or b is None:
             continue

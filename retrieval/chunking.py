@@ -19,8 +19,8 @@ from retrieval.types import Document, Passage
 
 MAX_CHARS = 360
 MIN_CHARS = 120
-TINY_CHARS = 40
-UNIT_MIN_CHARS = 8  # a small unit needs this many word characters  # a passage this short (a lone heading, a chart label) is merged into its neighbour
+TINY_CHARS = 40  # a passage this short (a lone heading, a chart label) is merged into its neighbour
+UNIT_MIN_CHARS = 8  # a small unit needs this many word characters
 PROGRAM_SPAN = 160  # content lines a PR-sheet program name stays in force without a new one
 
 _NUM = r"[0-9０-９一二三四五六七八九十]+"
@@ -235,7 +235,7 @@ def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[list[_Unit
     size = 0
     for unit in pieces:
         n = len(unit.text)
-        if groups and size + n <= max_chars or groups and size < min_chars and size + n <= max_chars * 1.5:
+        if (groups and size + n <= max_chars) or (groups and size < min_chars and size + n <= max_chars * 1.5):
             groups[-1].append(unit)
             size += n
         else:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import re
 import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 

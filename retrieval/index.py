@@ -8,6 +8,7 @@ records the embedder it was built with and refuses to be queried with another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -35,7 +36,7 @@ PASSAGES_FILE = "passages.jsonl"
 EMBED_BATCH = 32
 
 
-class IndexError(Exception):  # noqa: A001 - the module's own error family
+class IndexError(Exception):
     """Base of index errors; messages are meant for the person at the terminal."""
 
 
@@ -282,10 +283,8 @@ class PassageIndex:
 
     def _drop_collection(self) -> None:
         client = self._client_or_raise()
-        try:
+        with contextlib.suppress(Exception):  # absent already
             client.delete_collection(self.chroma.collection)
-        except Exception:  # absent already
-            pass
         self._collection = None
 
     # --- load & query ----------------------------------------------------------------------

@@ -196,7 +196,7 @@ def answer_units(text: str) -> list[str]:
         for sentence in split_sentences(paragraph) or [paragraph]:
             for part in _split_items(sentence.strip()):
                 s = part.strip()
-                if len(s) >= 6 or re.search(r"\d", s) and len(s) >= 3:
+                if len(s) >= 6 or (re.search(r"\d", s) and len(s) >= 3):
                     pieces.append(s)
     return pieces
 
@@ -221,7 +221,7 @@ _STOP = {
     "する", "なる", "ある", "いる", "れる", "られる", "こと", "もの", "ため", "よう", "これ", "それ", "その",
     "この", "どの", "何", "なに", "いくら", "どれ", "どう", "どんな", "教える", "ください", "知る", "思う",
     "いう", "できる", "等", "など", "について", "とき", "場合", "的", "化", "さん", "方", "くれる", "もらう",
-    "いただく", "おる", "ござる", "です", "ます", "か", "?", "?",
+    "いただく", "おる", "ござる", "です", "ます", "か", "?",
     # Sudachi's normalised forms of the pronouns and the honorific prefix above (これ -> 此れ, ご相談 -> 御 + 相談)
     "此れ", "其れ", "彼れ", "何れ", "此処", "其処", "彼処", "此方", "其方", "彼方", "御",
     # English function words (questions may be asked in English)
@@ -275,14 +275,14 @@ def _tokens(text: str) -> tuple[str, ...]:
     for chunk in _chunks(norm):
         for m in _sudachi().tokenize(chunk, SplitMode.C):
             pos, sub = m.part_of_speech()[:2]
-            if pos not in _CONTENT_POS or pos == "記号" and not m.surface().isalnum():
+            if pos not in _CONTENT_POS or (pos == "記号" and not m.surface().isalnum()):
                 continue
             if sub in {"非自立可能", "助動詞語幹"}:  # なる/いる/ください/よう: grammar, not content
                 continue
             surface = m.surface()
             # Latin words keep their spelling (Sudachi would turn "support" into サポート, "and" into アンド).
             form = surface.lower() if surface.isascii() and surface.isalpha() else m.normalized_form().lower()
-            if form in _STOP and not (surface.isupper() and len(surface) >= 2) or not form.strip():
+            if (form in _STOP and not (surface.isupper() and len(surface) >= 2)) or not form.strip():
                 continue
             tokens.append(form)
             parts = m.split(SplitMode.A)

@@ -68,3 +68,14 @@ def realdocs_corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("realdocs")
     prepare(CORPUS, REALDOCS, out)
     return out / "corpus"
+
+
+_CORPUS_FIXTURES = {"corpus_settings", "advisor", "realdocs_corpus"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests that need the real corpus index (built once per session, minutes on a fresh machine) are marked
+    `corpus`, so `make check` can leave them to `make test`."""
+    for item in items:
+        if _CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.corpus)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from difflib import SequenceMatcher
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names
 from retrieval.search import Query
-from retrieval.text import answer_units as _answer_units, nfkc, squash, tokenize
+from retrieval.text import answer_units as _answer_units
+from retrieval.text import nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -178,17 +179,17 @@ class ExtractiveAnswerer:
 
             stating = [c for c in candidates if strict & self._states(c, query.question) and (
                 c.coverage >= need
-                or asking and c.coverage >= cfg.min_coverage and covers_asking(c)
+                or (asking and c.coverage >= cfg.min_coverage and covers_asking(c))
                 # A sentence that gives the fact while its passage (high in the ranking) carries the rest of
                 # the question: 「2019年度に8回目の開催」 under a paragraph naming ものづくり日本大賞.
-                or c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need)
+                or (c.hit <= 1 and c.coverage >= cfg.min_coverage * 0.67 and passage_cov[c.hit] >= need))
                        and (not names or self._mentions(hits[c.hit], names, verbatim))]
             if stating and not self._qualified(stating, qualifiers, hits):
                 return Draft(refused=True, reason=f"no passage states the {'/'.join(sorted(strict))} in the words asked")
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
             unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
-            if not stating or cfg.all_aspects and unstated:
+            if not stating or (cfg.all_aspects and unstated):
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
         listed = self._section_list(query.question, hits, weights)
@@ -366,7 +367,7 @@ class ExtractiveAnswerer:
                     g += 0.1  # 「それぞれ」「比べて」: the same kind of fact for the other side counts
                 if comparative and c.text not in texts and any(_similar(_shape(c.text), s) for s in shapes):
                     g += 0.3  # the same statement with the other side's figures (「3,300件」 / 「3,400件」)
-                same_passage = c.hit in hits_used and (g > 0 or asked and bool(c.aspects & asked))
+                same_passage = c.hit in hits_used and (g > 0 or (asked and bool(c.aspects & asked)))
                 return g + (0.05 if same_passage else 0.0)  # stay with the passage when it adds asked facts
 
             # Passages low in the ranking (past passages_free) add only a sentence stating an asked fact.
@@ -408,7 +409,7 @@ class ExtractiveAnswerer:
         out = list(chosen)
         wanted_of = [asked_aspects(part) for part in parts]
         tokens_of = [self._part_tokens(part, weights, wanted) for part, wanted in zip(parts, wanted_of)]
-        for k, (part, wanted) in enumerate(zip(parts, wanted_of)):
+        for k, (_part, wanted) in enumerate(zip(parts, wanted_of)):
             tokens = tokens_of[k]
             # What the other parts also say is the subject they share (「宇宙戦略基金」 in "where is it set up"
             # and "what market size does it aim for"): a part is answered by what it alone asks, when it
@@ -527,7 +528,7 @@ class ExtractiveAnswerer:
                 out.append(nxt)
                 found |= nxt.aspects & asked
                 continue
-            if _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text) or (nxt.aspects & asked) - found:
+            if (_CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text)) or (nxt.aspects & asked) - found:
                 out.append(nxt)
                 found |= nxt.aspects & asked
         return out
@@ -613,7 +614,7 @@ def _is_latin(text: str) -> bool:
 def _informative(unit: str, heading: str) -> bool:
     """A unit worth quoting: not the section's own heading, not a sheet label, and saying something."""
     squashed = nfkc(unit).replace(" ", "")
-    if squashed and squashed in heading or _LABEL_RE.match(squashed):
+    if (squashed and squashed in heading) or _LABEL_RE.match(squashed):
         return False
     return bool(re.search(r"\d", unit)) or len(squashed) >= 20 or squashed.endswith("。")
 
@@ -624,8 +625,8 @@ def _is_item(unit: str) -> bool:
     return bool(_ITEM_START_RE.match(unit.lstrip()) or _ITEM_START_RE.match(nfkc(unit).lstrip()))
 
 
-_PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|,? and (?=(?:what|how|when|where|which|who|by when|in how)\b)",
-                            re.I)
+_PART_SPLIT_RE = re.compile(r"(?<=[？?])\s*(?=\S)|[。]\s*(?=\S)|、?また(?!は)、?(?=\S)|"
+                            r",? and (?=(?:what|how|when|where|which|who|by when|in how)\b)", re.I)
 
 
 # A run of kanji and katakana: the compound noun a question names its fact with (「平均補助額」「補助上限額」).

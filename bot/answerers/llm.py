@@ -135,7 +135,7 @@ class LLMAnswerer:
                                                                    question=escape(question))
         try:
             text = message_text(self.model.invoke(messages))
-        except Exception as exc:  # noqa: BLE001 - any provider failure: keep the question as it is
+        except Exception as exc:
             self._failed(exc, "rewrite")
             return None
         line = next((x.strip().strip("「」\"'") for x in text.splitlines() if x.strip()), "")
@@ -153,7 +153,7 @@ class LLMAnswerer:
         given = hits[: self.passages]
         try:
             text = message_text(self.model.invoke(self.messages(query, given, persona)))
-        except Exception as exc:  # noqa: BLE001 - timeout, rate limit, provider or configuration error
+        except Exception as exc:
             return _with_notice(extractive, self._failed(exc, "answer"))
         sentences = list(self._verified(claims(text), query, given))
         return self._draft(sentences, text, extractive)
@@ -179,7 +179,7 @@ class LLMAnswerer:
                 for sentence in self._verified(claims(finished), query, given, seen):
                     kept.append(sentence)
                     yield sentence
-        except Exception as exc:  # noqa: BLE001 - also mid-stream: the final answer is the extractive one
+        except Exception as exc:
             yield _with_notice(extractive, self._failed(exc, "stream"))
             return
         for sentence in self._verified(claims(buffer), query, given, seen):

@@ -65,13 +65,7 @@ def model_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
             kwargs["api_version"] = settings.llm_api_version
         if key is not None:
             kwargs["api_key"] = key
-    elif name == "anthropic":
-        kwargs |= {"timeout": timeout, "max_retries": retries}
-        if settings.llm_base_url:
-            kwargs["base_url"] = settings.llm_base_url
-        if key is not None:
-            kwargs["api_key"] = key
-    elif name == "google_genai":
+    elif name == "anthropic" or name == "google_genai":
         kwargs |= {"timeout": timeout, "max_retries": retries}
         if settings.llm_base_url:
             kwargs["base_url"] = settings.llm_base_url

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.finder.match import CIRCUMSTANCE_WORDS, SME_EXPLICIT, CatalogueProgram, Match, has_any, rank
 from bot.finder.llm_assist import JUDGED, YES_BONUS, AssistFailed, FinderLLM, merge
+from bot.finder.match import CIRCUMSTANCE_WORDS, SME_EXPLICIT, CatalogueProgram, Match, has_any, rank
 from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract, size_needs_capital
 from bot.schema import Citation
 from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary
-from retrieval.text import nfkc, tokenize
 from retrieval.loaders import load
+from retrieval.text import nfkc, tokenize
 from retrieval.types import Hit
 
 MAX_QUESTIONS = 3

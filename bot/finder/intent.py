@@ -30,9 +30,9 @@ _SUPPORT_RE = re.compile(r"補助|助成|支援|制度|融資|税制|給付|貸�
 def wants_finder(question: str, history: Sequence[dict], glossary: Glossary, vocabulary: Vocabulary) -> bool:
     """Route to the finder: a reply inside a finder conversation, or a request to be matched with programs."""
     last = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
-    if last and (any(q in last for q in QUESTIONS.values()) or CORRECT_HINT in last):
-        if not _names_a_program(question, glossary):
-            return True  # an answer to the finder's question, or a correction of the profile it showed
+    if last and (any(q in last for q in QUESTIONS.values()) or CORRECT_HINT in last) \
+            and not _names_a_program(question, glossary):
+        return True  # an answer to the finder's question, or a correction of the profile it showed
     q = nfkc(question).strip()
     if _names_a_program(q, glossary) or not _SUPPORT_RE.search(q):
         return False

@@ -134,7 +134,7 @@ class FinderLLM:
         self.calls += 1
         try:
             reply = self.chat.model.invoke(messages)
-        except Exception as exc:  # noqa: BLE001 - timeout, rate limit, provider or configuration error
+        except Exception as exc:
             raise AssistFailed(self.chat.failed(exc, prompt, "the finder's rules decide alone")) from exc
         try:
             return parse_json_markdown(message_text(reply))

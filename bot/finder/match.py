@@ -204,10 +204,10 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         elif profile.size in {"大企業"} and not has_any(target, ("大企業", "中堅")):
             m.score -= 2.0
             m.to_check.append("大企業が対象に含まれるか")
-    if target and has_any(target, SMALL_ONLY) and not has_any(target, ("中小企業",)):
-        if profile.size != "小規模事業者":
-            m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
-            m.open_facets.add("employees")
+    if target and has_any(target, SMALL_ONLY) and not has_any(target, ("中小企業",)) \
+            and profile.size != "小規模事業者":
+        m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
+        m.open_facets.add("employees")
 
     if "deadline" in fields and m.goal_matched:
         m.score += CALL_BONUS

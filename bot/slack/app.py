@@ -24,8 +24,20 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.engine import Advisor, QuestionError
 from bot.schema import Answer
-from bot.slack.blocks import (ACTION_DOWN, ACTION_SOURCES, ACTION_UP, MESSAGE_CHARS, THANKS, SlackMessage, answer_tail,
-                              escape, notice, question_text, render_answer, render_sources)
+from bot.slack.blocks import (
+    ACTION_DOWN,
+    ACTION_SOURCES,
+    ACTION_UP,
+    MESSAGE_CHARS,
+    THANKS,
+    SlackMessage,
+    answer_tail,
+    escape,
+    notice,
+    question_text,
+    render_answer,
+    render_sources,
+)
 from bot.storage import Store, UnknownMessageError
 from bot.updates import message_updates
 from retrieval.index import IndexError as AdvisorIndexError

@@ -16,7 +16,6 @@ from limits import parse_many, storage, strategies
 from limits.errors import ConfigurationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
 log = logging.getLogger("advisor.web")
 
 

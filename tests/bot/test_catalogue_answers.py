@@ -2,7 +2,6 @@
 
 import re
 
-
 from bot.engine import Advisor
 from tests.bot.test_cli import check_shapes
 

@@ -1,6 +1,6 @@
 """Pure helpers of the extractive answerer (no index needed)."""
 
-from bot.answerers.extractive import _cut_off, aspect_terms, asked_aspects, question_parts
+from bot.answerers.extractive import _cut_off, asked_aspects, aspect_terms, question_parts
 
 
 def test_question_parts_split_separate_questions():
@@ -108,7 +108,7 @@ def test_a_question_in_days_needs_a_figure_in_days():
     question = Query("ものづくり支援補助金は実績報告から入金まで何日かかりますか？")
     answerer, hits = _answerer_over(months)
     assert answerer.answer(question, hits).refused
-    answerer, hits = _answerer_over(months + ["ものづくり支援補助金の入金は実績報告の受理から３０日以内に行う。"])
+    answerer, hits = _answerer_over([*months, "ものづくり支援補助金の入金は実績報告の受理から３０日以内に行う。"])
     draft = answerer.answer(question, hits)
     assert not draft.refused and any("３０日以内" in s.text for s in draft.sentences)
 

@@ -29,7 +29,7 @@ class ByPrompt(GenericFakeChatModel):
 
     messages: object = iter(())
     reading: str = "{}"
-    judge: Callable[[str], str] = lambda name: "maybe"  # noqa: E731
+    judge: Callable[[str], str] = lambda name: "maybe"
     calls: list = Field(default_factory=list)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):

@@ -102,7 +102,7 @@ def test_markers_are_numbered_by_first_use_and_a_sentence_may_cite_two_passages(
 
 def test_unsupported_sentence_is_removed(advisor, caplog):
     question = "サポイン事業の補助上限額と補助率は？"
-    hits, units = units_of_top_hit(advisor, question)
+    _hits, units = units_of_top_hit(advisor, question)
     invented = "補助上限額は10億円で、申請から3日以内に全額が前払いされます。"
     wrong_number = units[0].replace(re.findall(r"\d+", units[0])[0], "987") if re.search(r"\d", units[0]) else None
     output = f"{units[0]}[1]\n{invented}[1]\n" + (f"{wrong_number}[1]\n" if wrong_number else "") + "資料外の一般論です。[9]"
@@ -139,7 +139,7 @@ def test_persona_sets_the_tone_instructions(advisor):
 
 def test_the_extractive_refusal_still_holds_and_spares_the_model(advisor):
     question = "サポイン事業の公募の締切日はいつですか？"  # the documents state no deadline
-    hits, units = units_of_top_hit(advisor, question)
+    _hits, units = units_of_top_hit(advisor, question)
     model = fake(f"{units[0]}[1]")
     answer = llm_advisor(advisor, model).ask(question)
     assert answer.refused and answer.answer == REFUSAL and model.calls == []

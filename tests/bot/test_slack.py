@@ -12,8 +12,19 @@ import yaml
 from bot.config import Settings
 from bot.schema import Answer, Citation
 from bot.slack import app as slack_app
-from bot.slack.blocks import (ACTION_DOWN, ACTION_SOURCES, ACTION_UP, CONTEXT_ELEMENTS, MAX_BLOCKS, SECTION_CHARS,
-                              escape, question_text, render_answer, render_sources, to_mrkdwn)
+from bot.slack.blocks import (
+    ACTION_DOWN,
+    ACTION_SOURCES,
+    ACTION_UP,
+    CONTEXT_ELEMENTS,
+    MAX_BLOCKS,
+    SECTION_CHARS,
+    escape,
+    question_text,
+    render_answer,
+    render_sources,
+    to_mrkdwn,
+)
 from bot.storage import Store
 from tests.conftest import ROOT
 
@@ -183,7 +194,7 @@ class FakeSlack:
             raise SlackApiError("refused", {"ok": False, "error": "not_allowed_token_type"})
         return {"ok": True, "channel": params.get("channel"), "ts": "1800000000.000100"}
 
-    def assistant_threads_setStatus(self, **p):  # noqa: N802 - slack_sdk's names
+    def assistant_threads_setStatus(self, **p):
         return self._call("assistant.threads.setStatus", **p)
 
     def chat_stream(self, **p):
@@ -193,16 +204,16 @@ class FakeSlack:
 
         return ChatStream(self, logger=logging.getLogger("test"), **p)
 
-    def chat_startStream(self, **p):  # noqa: N802
+    def chat_startStream(self, **p):
         return self._call("chat.startStream", **p)
 
-    def chat_appendStream(self, **p):  # noqa: N802
+    def chat_appendStream(self, **p):
         return self._call("chat.appendStream", **p)
 
-    def chat_stopStream(self, **p):  # noqa: N802
+    def chat_stopStream(self, **p):
         return self._call("chat.stopStream", **p)
 
-    def chat_postMessage(self, **p):  # noqa: N802
+    def chat_postMessage(self, **p):
         return self._call("chat.postMessage", **p)
 
     def chat_update(self, **p):

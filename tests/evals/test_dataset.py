@@ -50,7 +50,7 @@ def test_catalogue_dataset_schema_and_evidence():
     items = load_dataset(CATALOGUE_QA, CORPUS)
     assert len(items) >= 20
     assert {i.type for i in items} <= {"list", "comparison"} and len({i.type for i in items}) == 2
-    assert all(i.answerable and i.evidence and len(i.must_include) >= 2 or i.type == "list" for i in items)
+    assert all((i.answerable and i.evidence and len(i.must_include) >= 2) or i.type == "list" for i in items)
     assert all(len(i.evidence) >= 2 for i in items if i.type == "comparison")
 
 

@@ -13,6 +13,7 @@ once, in order, for the next requests), as a model's varied output would come. E
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -84,14 +85,12 @@ class StandIn:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 standin.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     standin.respond(self, body)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
-                    pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

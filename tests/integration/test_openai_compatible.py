@@ -3,8 +3,8 @@ OpenAI-compatible stand-in server on 127.0.0.1: grounded answers with and withou
 follow-up rewriting, and the fallbacks on 429, 500, a timeout and a stall mid-stream."""
 
 import json
-import re
 import logging
+import re
 
 import pytest
 

@@ -5,7 +5,15 @@ import pytest
 import yaml
 
 from retrieval.catalogue import (
-    FIELDS, Catalogue, CatalogueError, build, check, extract, filter_programs, load_documents, programs_named,
+    FIELDS,
+    Catalogue,
+    CatalogueError,
+    build,
+    check,
+    extract,
+    filter_programs,
+    load_documents,
+    programs_named,
 )
 from retrieval.glossary import Glossary
 from tests.conftest import CORPUS

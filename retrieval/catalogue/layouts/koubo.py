@@ -53,7 +53,7 @@ def programs(doc: Document, glossary: Glossary, title: str = "", identity: Ident
     label = f"{program}（{identity.track}）" if identity.track else program
     at = _cover_line(lines, program)
     fields: dict[str, Cited] = {}
-    if at is not None and "補助" in nfkc(lines[at - 1]) or re.search(r"補助金", program):
+    if (at is not None and "補助" in nfkc(lines[at - 1])) or re.search(r"補助金", program):
         fields["kind"] = Cited(value="補助", source=source, start_line=at or 1, end_line=at or 1)
     heads = _headings(lines)
     if purpose := _first_sentence_under(lines, heads, lambda h: "目的" in h, source):
@@ -62,7 +62,7 @@ def programs(doc: Document, glossary: Glossary, title: str = "", identity: Ident
                                        and "対象外" not in h, source):
         fields["target"] = target
     money = {}
-    for start, end in _money_sections(lines, heads) + [(1, len(lines))]:
+    for start, end in [*_money_sections(lines, heads), (1, len(lines))]:
         money = _money_table(lines, heads, source, start, end) or _money_labels(lines, source, start, end)
         if money:
             break
@@ -169,7 +169,7 @@ def _money_table(lines: Sequence[str], heads, source: str, first: int, final: in
         column = 0
         for k in range(n + 1, min(len(lines), n + 40) + 1):
             text = nfkc(lines[k - 1]).strip()
-            if not text or _NOTE_RE.match(text) and column == len(order) - 1 or any(h == k for h, _, _ in heads):
+            if not text or (_NOTE_RE.match(text) and column == len(order) - 1) or any(h == k for h, _, _ in heads):
                 break
             # the line belongs to the next column when it starts that column's kind of value
             while column + 1 < len(order) and _starts(order[column + 1], text) and spans.get(order[column]):

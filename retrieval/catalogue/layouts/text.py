@@ -22,7 +22,8 @@ NICKNAME_SUFFIX_RE = re.compile(r"(補助金|事業|プロジェクト|制度)$"
 TARGET_SENTENCE_RE = re.compile(r"([^。]*?)(?:を対象と|を対象に)")
 _RATE_RE = re.compile(r"補助率\s*[：:︓]?\s*(\S.*?)\s*$")
 _CAP_RE = re.compile(r"(補助上限額?|補助額)\s*[：:︓]?\s*(.*?)\s*$")
-_SCHEME_RATE_RE = re.compile(r"^[（(]\s*((?:原則)?\s*[0-9０-９]+\s*/\s*[0-9０-９]+[^）)]*|定額|[0-9０-９]+\s*/\s*[0-9０-９]+\s*等)\s*[）)]$")
+_SCHEME_RATE_RE = re.compile(r"^[（(]\s*((?:原則)?\s*[0-9０-９]+\s*/\s*[0-9０-９]+[^）)]*|定額|"
+                             r"[0-9０-９]+\s*/\s*[0-9０-９]+\s*等)\s*[）)]$")
 _INLINE_SCHEME_RATE_RE = re.compile(r"(補助\s*[（(]\s*(?:原則)?\s*(?:[0-9０-９]+\s*/\s*[0-9０-９]+|定額)[^）)]*[）)])")
 _PERIOD_RES = (
     re.compile(r"(?:補助)?事業期間\s*[：:︓]?\s*([^\s。）)、]+(?:\s*年[^\s。）)、]*)?)"),
@@ -87,9 +88,9 @@ def join_lines(lines: Sequence[str], start: int, end: int, cells: bool = False) 
         s = lines[n - 1].strip()
         if not s:
             continue
-        if out and (out[-1] in "。）)" and s[0] in "・○〇●◆■-•①②③④⑤⑥⑦⑧⑨※（(" or
-                    out[-1].isascii() and out[-1].isalnum() and s[0].isascii() and s[0].isalnum() or
-                    cells and (s[0] in "※＊*" or re.match(r"^[0-9０-９]", s) and re.search(r"[円上内下]$", out))):
+        if out and ((out[-1] in "。）)" and s[0] in "・○〇●◆■-•①②③④⑤⑥⑦⑧⑨※（(") or
+                    (out[-1].isascii() and out[-1].isalnum() and s[0].isascii() and s[0].isalnum()) or
+                    (cells and (s[0] in "※＊*" or (re.match(r"^[0-9０-９]", s) and re.search(r"[円上内下]$", out))))):
             out += " "
         out += s
     return out
@@ -165,8 +166,8 @@ def cap_rate_period(lines: Sequence[str], start: int, end: int, source: str) -> 
             while not re.search(r"[）)]", text[text.find("補助") + 2:]) and k <= min(end, n + 4):
                 nxt = lines[k - 1].strip()
                 if nxt:
-                    if not text.rstrip("※").endswith("補助") and not re.search(r"[（(]", text) or \
-                            text.rstrip("※").endswith("補助") and not re.match(r"^[（(]", nfkc(nxt)):
+                    if (not text.rstrip("※").endswith("補助") and not re.search(r"[（(]", text)) or \
+                            (text.rstrip("※").endswith("補助") and not re.match(r"^[（(]", nfkc(nxt))):
                         break
                     text, last = text + nxt, k
                 k += 1

@@ -57,8 +57,8 @@ def find_measures(doc: Document, glossary: Glossary) -> list[Measure]:
             if not nxt or _MEASURE_RE.match(lines[k - 1]):  # a blank line, or the first item under a group
                 break
             open_parens = len(re.findall(r"[（(＜<]", text)) - len(re.findall(r"[）)＞>]", text))
-            if open_parens > 0 or len(nxt) <= 40 and not text.endswith(("）", ")", "＞")) and (
-                    re.search(r"[）)＞>]$", nxt) or re.match(r"^[（(]", nxt)):
+            if open_parens > 0 or (len(nxt) <= 40 and not text.endswith(("）", ")", "＞")) and (
+                    re.search(r"[）)＞>]$", nxt) or re.match(r"^[（(]", nxt))):
                 text, last = text + nxt, k
             else:
                 break
@@ -71,7 +71,7 @@ def find_measures(doc: Document, glossary: Glossary) -> list[Measure]:
         groups = list(re.finditer(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)", body))
         if groups and groups[-1].end() == len(body) and _MONEY_RE.search(groups[-1].group(1)):
             budget, body = groups[-1].group(1), body[:groups[-1].start()].rstrip()
-        if budget and "再掲" in budget or "再掲" in body:
+        if (budget and "再掲" in budget) or "再掲" in body:
             continue
         name, nickname = split_name(body, glossary)
         if not re.search(r"[ぁ-んァ-ヶ一-龥A-Za-z]{3}", name) or len(name) > 60:

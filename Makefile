@@ -43,11 +43,14 @@ slack: $(VENV)/.installed .advisor/state.json
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
-# The fast lane while working: lint and the unit tests that need no corpus index, browser, service or server.
+# The fast lane while working: lint, types and the unit tests that need no corpus index, real PDF, child process,
+# browser, service or server.
 # `make test` stays the whole contract (what CI runs).
-FAST := not slow and not corpus and not browser and not chroma_server and not postgres and not redis and not slack
+FAST := not slow and not corpus and not pdf and not subprocess and not browser and not chroma_server and not postgres and not redis \
+	and not slack
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -m "$(FAST)"
 
 bench: $(VENV)/.installed-dev .advisor/state.json

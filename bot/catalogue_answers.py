@@ -119,7 +119,7 @@ class CatalogueAnswers:
     def _named(self, q: str) -> list[list[Program]]:
         """One group of candidate entries per program the text names (entries that only record where a
         document mentions a program give way to entries with facts)."""
-        groups = []
+        groups: list[list[Program]] = []
         for key, entries in named_spans(q, self.catalogue):
             described = [p for p in entries if p.fields]
             group = described or entries
@@ -153,9 +153,9 @@ class CatalogueAnswers:
                 break
         if not topic:
             return filters
-        topic = _TOPIC_RE.search(q)
-        if topic and not re.fullmatch(r"(中小企業|事業|補助金|制度|支援)", topic.group(1)):
-            filters["topic"] = topic.group(1)
+        named = _TOPIC_RE.search(q)
+        if named and not re.fullmatch(r"(中小企業|事業|補助金|制度|支援)", named.group(1)):
+            filters["topic"] = named.group(1)
         elif m := re.search(r"(小規模事業者|中小企業|中堅企業|スタートアップ|製造業|大学|宇宙|半導体|蓄電池|自動車|航空機|"
                             r"サイバー|省エネ|海外|復興|災害|伝統的工芸品|事業承継|研究開発|IT|DX)", q):
             filters["topic"] = m.group(1)

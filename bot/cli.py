@@ -271,7 +271,7 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     result = results[-1]
     if len(results) > 1:
         result["compare"] = results[0]
-    if situations:
+    if situations and shared is not None:
         finder_result = run_finder(shared.finder, situations)
         result["metrics"]["finder"] = finder_result["metrics"]["finder"]
         result["finder_items"] = finder_result["finder_items"]

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from bot.answerers.base import Answerer, Draft, Sentence
+from bot.answerers.base import Answerer, Draft, GenerativeAnswerer, Sentence, is_generative
 from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig
 from bot.config import Settings
 from bot.schema import Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
@@ -203,8 +203,8 @@ class Advisor:
         t0 = time.perf_counter()
         retriever = self.retriever
         answerer = self.answerer
-        generative = callable(getattr(answerer, "stream", None))
-        query = self._query(question, history, answerer if generative else None)
+        generative = answerer if is_generative(answerer) else None
+        query = self._query(question, history, generative)
         hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
         # List, filter and comparison questions are answered from the program catalogue (a cited table);
@@ -225,10 +225,10 @@ class Advisor:
                 draft = Draft(refused=True, reason="the question's words are not the documents' words")
             elif not retriever.relevant(hits):
                 draft = Draft(refused=True, reason="no relevant passage")
-            elif generative and live and table is None:
-                draft = yield from self._generate(answerer.stream(query, hits, persona=persona), hits, streamed)
-            elif generative:
-                draft = answerer.answer(query, hits, persona=persona)
+            elif generative is not None and live and table is None:
+                draft = yield from self._generate(generative.stream(query, hits, persona=persona), hits, streamed)
+            elif generative is not None:
+                draft = generative.answer(query, hits, persona=persona)
             else:
                 draft = answerer.answer(query, hits)
             answer = self._compose(draft, hits)
@@ -288,7 +288,7 @@ class Advisor:
                 f"(The question is longer than {limit} characters.)"
             )
 
-    def _query(self, question: str, history: Sequence[dict] | None, generative) -> Query:
+    def _query(self, question: str, history: Sequence[dict] | None, generative: GenerativeAnswerer | None) -> Query:
         """The search query; a generative answerer first rewrites a follow-up into a standalone question."""
         retriever = self.retriever
         if generative is not None and history and retriever.is_followup(question):

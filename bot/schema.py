@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -19,7 +19,7 @@ class PassageRef(BaseModel):
     text: str
 
     @classmethod
-    def of(cls, p: Passage, **extra) -> PassageRef:
+    def of(cls, p: Passage, **extra) -> Self:
         return cls(source=p.source, title=p.title, section=p.section, start_line=p.start_line,
                    end_line=p.end_line, text=p.text, **extra)
 

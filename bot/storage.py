@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, create_engine, delete, event, select, update
+from sqlalchemy import JSON, Boolean, CursorResult, DateTime, ForeignKey, String, Text, create_engine, delete, event, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -186,7 +186,7 @@ class Store:
                                                        SlackEvent.claimed_at == row.claimed_at,
                                                        SlackEvent.done.is_(False))
                               .values(claimed_at=now))
-            return taken.rowcount == 1
+            return cast("CursorResult[Any]", taken).rowcount == 1
 
     def finish_event(self, event_id: str) -> None:
         """The event has been answered: no retry may answer it again."""

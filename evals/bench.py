@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.engine import Advisor
@@ -68,7 +69,7 @@ def main() -> None:
     retriever = advisor.retriever
     base = retriever.config
     print(f"retrieval recall@5 / MRR@10 on {len(answerable)} answerable questions:")
-    variants = {"keyword": {"mode": "keyword"}, "dense": {"mode": "dense"},
+    variants: dict[str, dict[str, Any]] = {"keyword": {"mode": "keyword"}, "dense": {"mode": "dense"},
                 "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"}, "hybrid": {"mode": "hybrid", "fusion": "convex"}}
     for name, change in variants.items():
         retriever.config = dataclasses.replace(base, **change)

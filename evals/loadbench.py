@@ -139,7 +139,7 @@ def report(results: dict[int, dict[str, float]], title: str) -> None:
     for clients, f in results.items():
         print(f"  {clients:>3} clients: {f['rps']:6.1f} req/s  p50 {f['p50_ms']:6.1f} ms  p95 {f['p95_ms']:6.1f} ms"
               f"  ({int(f['requests'])} requests, {int(f['errors'])} errors)")
-    at = results.get(TARGET["clients"])
+    at = results.get(int(TARGET["clients"]))
     if at:
         ok = at["rps"] >= TARGET["rps"] and at["p95_ms"] <= TARGET["p95_ms"] and not at["errors"]
         print(f"  target at {TARGET['clients']} clients: >= {TARGET['rps']:.0f} req/s with p95 <= "

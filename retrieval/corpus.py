@@ -118,7 +118,8 @@ def add_document(path: Path, corpus_dir: Path, title: str | None = None, publish
 def convert_dropped_documents(corpus_dir: Path) -> tuple[list[Path], list[str]]:
     """Convert PDFs/HTML that were copied straight into corpus/ (the text lands beside, the original moves
     to originals/). Returns the new text files and one error line per file that could not be read."""
-    converted, errors = [], []
+    converted: list[Path] = []
+    errors: list[str] = []
     if not corpus_dir.is_dir():
         return converted, errors
     for path in sorted(corpus_dir.iterdir()):

@@ -40,9 +40,9 @@ class Glossary:
         glossary.narrowing = tuple(str(w) for w in data.get("narrowing", []) or [])
         for section in ("everyday", "english"):
             for item in data.get(section, []) or []:
-                official = [str(o) for o in item.get("official", []) or []]
+                officials = [str(o) for o in item.get("official", []) or []]
                 for word in item.get("words", []) or []:
-                    glossary._add(str(word), official)
+                    glossary._add(str(word), officials)
         return glossary
 
     def _add(self, trigger: str, words: list[str]) -> None:

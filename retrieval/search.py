@@ -254,6 +254,6 @@ class Retriever:
             return False
         best = max(h.similarity for h in hits[:5])
         return best >= self.config.min_similarity or any(
-            h.ranks.get("keyword") == 1 and h.ranks.get("dense") is not None and h.ranks["dense"] <= 10
+            h.ranks.get("keyword") == 1 and (dense := h.ranks.get("dense")) is not None and dense <= 10
             for h in hits[:5]
         )

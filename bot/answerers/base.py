@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from retrieval.search import Query
 from retrieval.types import Hit
@@ -44,3 +44,8 @@ class GenerativeAnswerer(Answerer, Protocol):
     def stream(self, query: Query, hits: list[Hit], persona: str | None = None) -> Iterator[Sentence | Draft]: ...
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str | None: ...
+
+
+def is_generative(answerer: Answerer) -> TypeGuard[GenerativeAnswerer]:
+    """Does this answerer write (persona, rewrite, stream), or only choose sentences?"""
+    return callable(getattr(answerer, "stream", None))

@@ -515,9 +515,10 @@ class ExtractiveAnswerer:
                     out.append(nxt)  # the sentence goes on in the next passage
                     order[at] = (c.hit, c.pos + 1)
                 continue
-            nxt = by_pos.get((c.hit, c.pos + 1))
-            if nxt is None or nxt in out:
+            then = by_pos.get((c.hit, c.pos + 1))
+            if then is None or then in out:
                 continue
+            nxt = then
             if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)):
                 out.append(nxt)  # 「…イノベＰガイドライン」 + 「（ＧＬ）を策定する（令和７年度中）。」
                 found |= nxt.aspects & asked
@@ -706,7 +707,7 @@ def _next_item(text: str, nxt: str) -> bool:
         consecutive = _CIRCLED.index(b[0]) == _CIRCLED.index(a[0]) + 1
     else:
         ma, mb = _PAREN_NUMBER_RE.match(nfkc(a)), _PAREN_NUMBER_RE.match(nfkc(b))
-        consecutive = bool(ma and mb) and int(mb.group(1)) == int(ma.group(1)) + 1
+        consecutive = ma is not None and mb is not None and int(mb.group(1)) == int(ma.group(1)) + 1
     return consecutive and _similar(_shape(a[1:]), _shape(b[1:]))
 
 

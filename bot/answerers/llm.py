@@ -85,7 +85,8 @@ def split_finished(buffer: str) -> tuple[str, str]:
     end (。！？ or a line break) and any [n] markers after it are followed by more text."""
     cut = 0
     for m in _END_RE.finditer(buffer):
-        end = _MARKERS_AFTER_RE.match(buffer, m.end()).end()
+        after = _MARKERS_AFTER_RE.match(buffer, m.end())
+        end = after.end() if after else m.end()
         rest = buffer[end:]
         if not rest.strip() or _PARTIAL_MARKER_RE.match(rest):
             break  # a marker may still come

@@ -89,7 +89,8 @@ def claims(text: str) -> list[Claim]:
     out: list[Claim] = []
     for line in text.split("\n"):
         for piece in split_sentences(line):
-            lead = _LEADING_MARKERS_RE.match(piece).group(0)
+            leading = _LEADING_MARKERS_RE.match(piece)
+            lead = leading.group(0) if leading else ""
             if lead and out:  # 「…です。[1]次の文」: the markers after a full stop close the sentence before it
                 last = out[-1]
                 out[-1] = Claim(last.text, tuple(dict.fromkeys((*last.cited, *_numbers_in(lead)))))
@@ -235,5 +236,7 @@ if __name__ == "__main__":
     import json as _json
     import sys as _sys
 
-    _json.dump(calibrate(*_sys.argv[1:]), _sys.stdout, indent=1)
+    argv = _sys.argv[1:]  # [dataset [data dir]]
+    report = calibrate(argv[0], argv[1]) if len(argv) >= 2 else calibrate(argv[0]) if argv else calibrate()
+    _json.dump(report, _sys.stdout, indent=1)
     print()

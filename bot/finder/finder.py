@@ -224,7 +224,7 @@ class Finder:
                         text="\n".join(lines))
 
     @functools.lru_cache(maxsize=16)  # noqa: B019 - one Finder per process, a handful of documents
-    def _lines(self, source: str) -> list[str]:
+    def _lines(self, source: str) -> tuple[str, ...]:
         return load(self.corpus_dir / source).lines
 
     @staticmethod

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ValidationError
 
@@ -152,7 +152,7 @@ def checked(reading: Reading, message: str, vocabulary: Vocabulary) -> Reading:
     (or a prefecture), and numbers appear in the quote."""
     said = squash(message)
 
-    def grounded(s: Said | None) -> bool:
+    def grounded(s: Said | None) -> TypeGuard[Said]:
         return s is not None and bool(s.quote.strip()) and squash(s.quote) in said
 
     def label(s: Said | None, facet: str) -> Said | None:
@@ -162,12 +162,12 @@ def checked(reading: Reading, message: str, vocabulary: Vocabulary) -> Reading:
     out = Reading()
     out.industry = label(reading.industry, "industry")
     out.size = label(reading.size, "size")
-    if grounded(reading.employees) and _whole(reading.employees.value) is not None \
-            and str(_whole(reading.employees.value)) in _digits(reading.employees.quote):
-        out.employees = Said(value=_whole(reading.employees.value), quote=reading.employees.quote)
-    if grounded(reading.capital_yen) and _whole(reading.capital_yen.value) in yen_amounts(
-            nfkc(reading.capital_yen.quote)):
-        out.capital_yen = Said(value=_whole(reading.capital_yen.value), quote=reading.capital_yen.quote)
+    if grounded(reading.employees) and (employees := _whole(reading.employees.value)) is not None \
+            and str(employees) in _digits(reading.employees.quote):
+        out.employees = Said(value=employees, quote=reading.employees.quote)
+    if grounded(reading.capital_yen) and (capital := _whole(reading.capital_yen.value)) is not None \
+            and capital in yen_amounts(nfkc(reading.capital_yen.quote)):
+        out.capital_yen = Said(value=capital, quote=reading.capital_yen.quote)
     if grounded(reading.region) and isinstance(reading.region.value, str):
         name = prefecture_name(nfkc(reading.region.value))
         if name:

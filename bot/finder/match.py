@@ -114,7 +114,11 @@ def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Voc
     _distinctive_words(matches, said)
     matches.sort(key=lambda m: (-m.score, m.program.name))
     seen: set[str] = set()
-    unique = [m for m in matches if not (m.program.name in seen or seen.add(m.program.name))]
+    unique = []
+    for m in matches:
+        if m.program.name not in seen:
+            seen.add(m.program.name)
+            unique.append(m)
     return unique[:limit] if limit else unique
 
 
@@ -152,12 +156,12 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         m.open_facets.add("goals")
 
     # Circumstances the program is made for (被災, 創業 …): a match counts, a missing one excludes.
-    for circumstance, words in CIRCUMSTANCE_WORDS.items():
-        required = circumstance == "被災" and has_any(name_text + " " + target, words)
-        if circumstance in profile.circumstances and has_any(purpose + " " + target, words):
+    for circumstance, cues in CIRCUMSTANCE_WORDS.items():
+        required = circumstance == "被災" and has_any(name_text + " " + target, cues)
+        if circumstance in profile.circumstances and has_any(purpose + " " + target, cues):
             m.score += 2.5
-            where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and has_any(text[f], words)]
-            m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1]), words))
+            where = [f for f in (*TARGET_FIELDS, *PURPOSE_FIELDS) if f in text and has_any(text[f], cues)]
+            m.reasons.append(Reason(f"「{circumstance}」の事業者が対象に含まれます", tuple(where[:1]), tuple(cues)))
         elif required:
             if circumstance in profile.ruled_out:
                 return Match(program=program, score=0.0, excluded=True)  # 「災害の被害はない」

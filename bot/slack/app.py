@@ -325,7 +325,7 @@ class SlackAdvisor:
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         thread_ts = (body.get("message") or {}).get("thread_ts") or container.get("thread_ts")
-        client.chat_postEphemeral(channel=channel, user=(body.get("user") or {}).get("id", ""), text=message.text,
+        client.chat_postEphemeral(channel=str(channel or ""), user=(body.get("user") or {}).get("id", ""), text=message.text,
                                   blocks=message.blocks, thread_ts=thread_ts)
 
     @staticmethod

@@ -83,7 +83,8 @@ def tables_as_lists(text: str) -> str:
             return
         header, body = rows[0], [r for r in rows[1:] if not all(re.fullmatch(r":?-{3,}:?", c) for c in r)]
         for row in body:
-            name, marks = re.match(r"^(.*?)((?:\s*\[\d+\])*)\s*$", row[0]).groups() if row else ("", "")
+            split = re.match(r"^(.*?)((?:\s*\[\d+\])*)\s*$", row[0]) if row else None
+            name, marks = split.groups() if split else ("", "")
             out.append(f"*{name.strip()}*{marks}" if name.strip() else marks.strip())
             out.extend(f"• {label}：{value}" for label, value in zip(header[1:], row[1:]))
             out.append("")

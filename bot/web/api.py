@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -55,7 +55,7 @@ def _problem(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": Problem.model_json_schema()}}}
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: _problem("JSONとして読めない本文 (malformed JSON)"),
     422: _problem("受け付けられない入力 (empty or too long question, bad field)"),
     429: _problem("リクエストが多すぎます (rate limit; see Retry-After)"),
@@ -113,7 +113,7 @@ def chat_stream(body: Chat, engine: Engine, db: Db) -> Iterator[ServerSentEvent]
     yield _event("session", {"session_id": session_id})
     try:
         for event in engine.stream(body.question, history=history):
-            if event.type == "done":
+            if event.type == "done" and event.answer is not None:
                 answer = event.answer
                 message_id = db.record(session_id, body.question, answer)
                 done = ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id,

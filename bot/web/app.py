@@ -69,7 +69,7 @@ def _state_question_limit(app: FastAPI, limit: int) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def _add_errors(app: FastAPI) -> None:
@@ -108,11 +108,11 @@ def _add_pages(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        html = get_swagger_ui_html(openapi_url=app.openapi_url, title="subsidy-advisor API",
+        html = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="subsidy-advisor API",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",
                                    swagger_favicon_url="/docs-assets/favicon.png")
-        body = html.body.decode("utf-8")
+        body = bytes(html.body).decode("utf-8")
         script = body.rsplit("<script>", 1)[1].split("</script>", 1)[0]
         csp = CSP.replace("script-src 'self'", f"script-src 'self' {script_hash(script)}")
         return HTMLResponse(body, headers={"Content-Security-Policy": csp})

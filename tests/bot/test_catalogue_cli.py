@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.bot.test_cli import check_shapes
 from tests.conftest import CORPUS, ROOT
+
+pytestmark = pytest.mark.subprocess
 
 
 def cli(*args, corpus=CORPUS):

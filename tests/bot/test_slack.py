@@ -170,6 +170,7 @@ def test_manifest_has_exactly_the_scopes_and_events_the_app_uses(path):
     ({"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "ADVISOR_SLACK_API_URL": "http://127.0.0.1:9/api/"},
      "Slack に接続できません"),
 ])
+@pytest.mark.subprocess
 def test_advisor_slack_fails_clearly_without_usable_tokens(env, words, tmp_path):
     base = {"PATH": "/usr/bin:/bin", "ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
             "ADVISOR_DATA_DIR": str(tmp_path)}

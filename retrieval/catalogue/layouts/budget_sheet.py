@@ -369,7 +369,7 @@ def _subprograms(doc: Document, glossary: Glossary, sheets: list[Sheet], parents
         for n in range(head.line + 1, end + 1):
             raw = lines[n - 1].strip()
             if not raw:
-                if first is not None and join_lines(lines, first, last).endswith("。"):
+                if first is not None and last is not None and join_lines(lines, first, last).endswith("。"):
                     break
                 continue
             if re.match(r"^[（(].*(補助|上限)", nfkc(raw)) or raw.startswith("※") or is_header(raw):

@@ -128,8 +128,8 @@ def _first_sentence_under(lines: Sequence[str], heads, wanted, source: str) -> C
                 break
         if first is not None and last is not None:
             value = join_lines(lines, first, last)
-            end = _sentence_end(value)
-            return Cited(value=value[:end + 1] if end is not None else value, source=source, start_line=first,
+            stop = _sentence_end(value)
+            return Cited(value=value[:stop + 1] if stop is not None else value, source=source, start_line=first,
                          end_line=last)
     return None
 

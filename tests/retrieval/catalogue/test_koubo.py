@@ -17,7 +17,8 @@ from retrieval.text import fact_present
 from retrieval.types import Document
 from tests.conftest import CORPUS, REALDOCS
 
-pytestmark = pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"the real 公募要領 are not beside the checkout ({REALDOCS})")
+pytestmark = [pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"the real 公募要領 are not beside the checkout ({REALDOCS})"),
+              pytest.mark.pdf]
 
 # file -> (entry name, {field: facts its value must state})
 READ_FROM_THE_PDFS = {

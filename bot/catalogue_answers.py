@@ -1,6 +1,6 @@
 """List, filter and comparison questions answered from the program catalogue as a cited table.
 
-「ものづくり補助金とIT導入補助金の違いは？」 needs the same facts of several programs side by side;
+「○○補助金と△△事業はどう違う？」 needs the same facts of several programs side by side;
 passage retrieval finds one program's passage at a time. The catalogue holds each fact quoted at its
 lines, so a table (one row per program, one column per asked field) can cite every cell. Questions
 that are not about several programs, or that name no filter, return None and go to passage retrieval.
@@ -23,7 +23,7 @@ from retrieval.types import Hit
 _COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|どちらが|どっち|compare|comparison|difference|\bvs\.?\b", re.I)
 _CLASS = r"(?:補助金|事業(?![主者所])|制度|支援策|施策|基金|プログラム|助成金|融資|税制)"
 # A request for a list of programs: 一覧/リスト, or どんな/どのような/何が right before a program word,
-# or 「…事業は何がありますか」 (not 「対象になる費用はどんな…」 or 「必要がありますか」).
+# or 「…事業は何がありますか」 (not 「対象経費はどんな…」 or 「…は要りますか」).
 # 一覧/list must be of programs: 「対象外経費を一覧で」 or "list the costs" asks for a passage's list instead.
 _LIST_RE = re.compile(rf"{_CLASS}(?:の|を|等の)?(?:[^、。？?をの]{{0,4}}(?:額|率)(?:の|を)?)?(?:一覧|リスト|列挙)|"
                       rf"(?:一覧|リスト)[^、。？?]{{0,4}}{_CLASS}|"
@@ -234,7 +234,7 @@ class CatalogueAnswers:
         return answer
 
     def needs_passages(self, question: str) -> bool:
-        """Does a comparison ask for more than the catalogue's fields (「貸付実績を比較」, 「前年度と比べて」)?
+        """Does a comparison ask for more than the catalogue's fields (「採択件数も並べて」, 「昨年との差も」)?
 
         The words left once program names, field words and comparison words are taken out decide.
         """

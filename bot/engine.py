@@ -215,7 +215,7 @@ class Advisor:
         if table is not None and not catalogue.needs_passages(question):
             answer = table
         elif table is None and self._wants_finder(question, history):
-            # 「町工場です。使える補助金は？」: the finder's short list with cited reasons, or its question.
+            # 「印刷業です。頼れる制度は？」: the finder's short list with cited reasons, or its question.
             from bot.finder.render import to_answer
 
             answer = to_answer(self.finder.find(question, history=list(history or [])))

@@ -78,7 +78,7 @@ class Glossary:
 
 _SUFFIXES = "事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト"
 # A program named in a question: the run of characters before a program-like suffix; hiragana, spaces
-# and punctuation end the run (「人材確保等支援助成金は…」 -> 人材確保等支援助成金).
+# and punctuation end the run (「地域雇用開発助成金は…」 -> 地域雇用開発助成金).
 _PROGRAM_NAME_RE = re.compile(
     rf"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{{2,40}}?(?:{_SUFFIXES}))")
 

@@ -141,7 +141,7 @@ class Retriever:
             return True
         names_one = self.glossary.names_program(q) or bool(program_names(q))
         # A short question leans on the conversation only when its words are the documents' words:
-        # 「実績はどのくらいあるの？」 follows up, 「今日の天気は？」 changes the subject.
+        # 「利用はどれほど進んだの？」 follows up, 「今日の天気は？」 changes the subject.
         return len(re.sub(r"[\s?？。!！]", "", q)) <= 25 and not names_one and not self._mostly_unknown(q)
 
     def _mostly_unknown(self, question: str) -> bool:

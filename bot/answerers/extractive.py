@@ -257,7 +257,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _labelled(chosen: list[_Candidate], hits: list[Hit], question: str) -> list[Sentence]:
-        """To 「使える補助金はある？」 the answer is a program: name it (its section heading) before what
+        """To 「頼れる制度はある？」 the answer is a program: name it (its section heading) before what
         its passage says, unless the quoted sentence names it already."""
         asks_program = bool(_WHICH_PROGRAM_RE.search(nfkc(question)))
         out, labelled = [], set()
@@ -383,7 +383,7 @@ class ExtractiveAnswerer:
         return chosen
 
     def _with_terms(self, chosen: list[_Candidate], candidates: list[_Candidate], question: str) -> list[_Candidate]:
-        """To 「使える補助金はある？」「国から何かお金は出る？」 the answer is a program and what it gives: with the
+        """To 「頼れる制度はある？」「何か支援は受けられる？」 the answer is a program and what it gives: with the
         sentence that names the program comes its passage's line on the grant (上限額, 補助率), when it has one."""
         if not _WHICH_PROGRAM_RE.search(nfkc(question)) or asked_aspects(question) & {"amount", "rate"}:
             return chosen
@@ -400,7 +400,7 @@ class ExtractiveAnswerer:
 
     def _cover_parts(self, chosen: list[_Candidate], candidates: list[_Candidate], weights: dict[str, float],
                      question: str) -> list[_Candidate]:
-        """A question asking two things (「何名に増やすの？ヒアリングの回数の目標は？」) gets a sentence for each:
+        """A question asking two things (「拠点はいくつ？相談件数の目標は？」) gets a sentence for each:
         a part whose own words and asked fact no chosen sentence states brings the sentence that states it best."""
         cfg = self.config
         parts = question_parts(question)
@@ -552,7 +552,7 @@ class ExtractiveAnswerer:
         for token in tokenize(query.question):
             if self.known(token):
                 weights[token] = max(weights.get(token, 0.0), self.idf(token))
-        # The words that name the fact asked for (「補助上限額」 in 「令和6年度の補助上限額」) matter most:
+        # The words that name the fact asked for (「補助上限額」 in 「来年度分の補助上限額」) matter most:
         # a budget line matching the year must not outweigh the line that states the cap.
         for token in aspect_terms(query.question):
             if token in weights:

@@ -17,7 +17,7 @@ from retrieval.glossary import Glossary, program_names
 from retrieval.text import nfkc
 
 # 「合う補助金は？」「おすすめの支援」「どの制度が使える？」「探して」: asking to be matched, not about one program.
-# (「使える補助金はある？」 alone stays with passage retrieval, which names the best program with its facts.)
+# (「頼れる制度はある？」 alone stays with passage retrieval, which names the best program with its facts.)
 _FINDER_RE = re.compile(
     r"合う|合った|合いそう|向いて|おすすめ|オススメ|お勧め|該当し|該当する|探して|探したい|探す|どれが|どれを|"
     r"どの(補助金|助成金|支援|制度|事業|融資)|候補|診断")

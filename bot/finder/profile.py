@@ -37,7 +37,7 @@ _EMPLOYEES_RE = re.compile(
     r"|(?:employees?|staff)\D{0,6}(\d+)|(\d+)\s*(?:employees|staff|people)",
     re.IGNORECASE,
 )
-# 「中小企業向けの補助金」「中小企業の扱いになりますか」「大手の取引先」: a size word that is not the user's own size.
+# 「中小企業向けの制度」「中小企業に当たる？」「大手の得意先」: a size word that is not the user's own size.
 _NOT_OWN_SIZE_RE = re.compile(r"^(?:企業|事業者|メーカー|各社|さん)?(?:向け|の扱い|扱い|に当た|になり|になる|に該当|か[。？?]|"
                               r"の取引先|取引先|から|の親会社|の下請|と取引|との取引|の発注|や|と|に)")
 _CAPITAL_RE = re.compile(r"資本金[はがも]?\s*(?:約)?\s*([\d,.]+\s*[千百十]?\s*[億万]?\s*[千百十]?\s*万?\s*円)")

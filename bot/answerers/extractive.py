@@ -167,7 +167,7 @@ class ExtractiveAnswerer:
             unknown = _unknown_subjects(query.question, self.known)
             if unknown:  # 「受検者数」: no document ever says 受検, so none can give the count
                 return Draft(refused=True, reason=f"the documents never mention {'/'.join(unknown)}")
-            passage_cov = self._passage_coverage(hits, weights)
+            passage_cov = self._passage_coverage(hits, weights, extra)
             qualifiers = self._qualifiers(query.question)
             # A long question tells the asker's situation before it asks (「うちは従業員3人の居酒屋で…。
             # …特別な枠は、いくらまで出ますか？」): the fact is then weighed against the part that asks for it.
@@ -313,12 +313,17 @@ class ExtractiveAnswerer:
                  for h in hits[: self.config.passages_considered]]
         return frozenset(n for n in names if len(squash(n)) >= 6 and any(squash(n) in t for t in texts))
 
-    def _passage_coverage(self, hits: list[Hit], weights: dict[str, float]) -> list[float]:
+    def _passage_coverage(self, hits: list[Hit], weights: dict[str, float],
+                          extra: dict[str, float] | None = None) -> list[float]:
+        """Share of the question each passage says, glossary words standing in for the user's own (パソコン ->
+        ITツール) as they do for a sentence."""
         total = sum(weights.values()) or 1.0
         out = []
         for hit in hits[: self.config.passages_considered]:
             tokens = set(tokenize(f"{hit.passage.section}\n{hit.passage.text}"))
-            out.append(sum(w for t, w in weights.items() if t in tokens) / total)
+            own = sum(w for t, w in weights.items() if t in tokens)
+            stand_in = sum(w for t, w in (extra or {}).items() if t in tokens)
+            out.append((own + min(total - own, stand_in)) / total)
         return out
 
     def _mentions(self, hit: Hit, names: list[str], verbatim: frozenset[str] = frozenset()) -> bool:

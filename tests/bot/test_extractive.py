@@ -171,3 +171,11 @@ def test_the_answering_passage_is_read_on_while_the_answer_is_short():
     texts = [s.text for s in draft.sentences]
     assert texts[0].startswith("ものづくり支援補助金の補助上限額は３００万円")
     assert "対象は従業員２０人以下の事業者に限る。" in texts and all(s.hit == 0 for s in draft.sentences)
+
+
+def test_glossary_words_stand_in_for_the_users_words_in_a_passage_too():
+    """A passage saying ＩＴツール covers a question saying パソコン as a sentence would (the glossary's stand-in)."""
+    answerer, hits = _answerer_over(["ＩＴツールの導入費用を補助する。"])
+    weights = {"パソコン": 2.0, "補助": 2.0}
+    assert answerer._passage_coverage(hits, weights) == [0.5]
+    assert answerer._passage_coverage(hits, weights, {"ITツール": 2.0, "ツール": 2.0}) == [1.0]

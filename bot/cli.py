@@ -21,12 +21,12 @@ def _fail_cleanly(fn):
         from bot.engine import QuestionError
         from bot.storage import StorageError
         from retrieval.embedders import EmbedderError
-        from retrieval.index import IndexError as AdvisorIndexError
+        from retrieval.index import PassageIndexError
         from retrieval.loaders import LoadError
 
         try:
             return fn(*args, **kwargs)
-        except (QuestionError, AdvisorIndexError, EmbedderError, LoadError, StorageError) as exc:
+        except (QuestionError, PassageIndexError, EmbedderError, LoadError, StorageError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper

@@ -36,19 +36,19 @@ PASSAGES_FILE = "passages.jsonl"
 EMBED_BATCH = 32
 
 
-class IndexError(Exception):
+class PassageIndexError(Exception):
     """Base of index errors; messages are meant for the person at the terminal."""
 
 
-class IndexMissingError(IndexError):
+class IndexMissingError(PassageIndexError):
     pass
 
 
-class EmbedderMismatchError(IndexError):
+class EmbedderMismatchError(PassageIndexError):
     pass
 
 
-class StoreUnavailableError(IndexError):
+class StoreUnavailableError(PassageIndexError):
     pass
 
 

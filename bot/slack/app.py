@@ -40,7 +40,7 @@ from bot.slack.blocks import (
 )
 from bot.storage import Store, UnknownMessageError
 from bot.updates import message_updates
-from retrieval.index import IndexError as AdvisorIndexError
+from retrieval.index import PassageIndexError
 
 log = logging.getLogger("advisor.slack")
 
@@ -211,7 +211,7 @@ class SlackAdvisor:
             log.error("posting to Slack failed: %s", exc.response.get("error") if exc.response else exc)
             if not sent.count:  # nothing reached the thread: a later resend of the event may still answer it
                 return
-        except AdvisorIndexError as exc:
+        except PassageIndexError as exc:
             log.error("index unavailable: %s", exc)
             self._quietly(lambda: self._post(client, channel, thread_ts, notice(INDEX_DOWN)))
         except Exception:

@@ -18,7 +18,7 @@ from bot.engine import Advisor
 from bot.storage import Store
 from bot.web.api import router
 from bot.web.guards import CSP, RateLimiter, SecurityHeaders, script_hash
-from retrieval.index import IndexError as AdvisorIndexError
+from retrieval.index import PassageIndexError
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("advisor.web")
@@ -33,7 +33,7 @@ def create_app(settings: Settings, advisor: Advisor | None = None, store: Store 
         if warm_up:
             try:
                 app.state.advisor.warm_up()
-            except AdvisorIndexError as exc:  # /readyz reports it; questions get a 503 with the reason
+            except PassageIndexError as exc:  # /readyz reports it; questions get a 503 with the reason
                 log.error("index not ready: %s", exc)
         yield
 
@@ -84,8 +84,8 @@ def _add_errors(app: FastAPI) -> None:
                              "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors[:20]]},
                             422)
 
-    @app.exception_handler(AdvisorIndexError)
-    async def not_ready(request: Request, exc: AdvisorIndexError) -> JSONResponse:
+    @app.exception_handler(PassageIndexError)
+    async def not_ready(request: Request, exc: PassageIndexError) -> JSONResponse:
         log.error("index unavailable: %s", exc)
         return JSONResponse({"detail": f"索引が利用できません。しばらくしてからお試しください。 ({exc})"}, 503)
 

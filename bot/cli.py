@@ -215,84 +215,36 @@ def eval_(datasets: tuple[Path, ...], json_out: Path | None, html_out: Path | No
     """Run eval datasets through the engine and report retrieval, answer, citation and refusal metrics."""
     import tomllib
 
-    from evals.dataset import DatasetError, load_dataset
-    from evals.finder_eval import FinderDatasetError, is_finder_dataset, load_finder_dataset
-    from evals.finder_eval import run as run_finder
-    from evals.report import gate, render_html
-    from evals.runner import run
+    from evals.dataset import DatasetError
+    from evals.finder_eval import FinderDatasetError
+    from evals.report import render_html
+    from evals.suite import load_all, run_suite
 
     settings = get_settings()
-    finder_paths = [p for p in datasets if is_finder_dataset(p)]
     try:
-        items = [item for path in datasets if path not in finder_paths
-                 for item in load_dataset(path, settings.corpus_dir)]
-        situations = [s for path in finder_paths for s in load_finder_dataset(path, settings.corpus_dir)]
+        items, situations = load_all(datasets, settings.corpus_dir)
     except (DatasetError, FinderDatasetError) as exc:
         raise click.ClickException(f"invalid dataset:\n{exc}") from exc
     modes = ["extractive", "llm"] if answerer == "both" else [answerer or settings.answerer]
-    if not items:  # finder situations only (evals/datasets/finder.jsonl)
-        runs = []
-        for _mode, advisor in _per_mode(settings, modes):  # with `llm` the finder asks the model too
-            runs.append(run_finder(advisor.finder, situations))
-            llm = advisor.finder.llm
-            runs[-1]["metrics"]["finder"]["llm_requests"] = llm.calls if llm is not None else 0
-        result = runs[-1]
-        if len(runs) > 1:
-            result["compare"] = runs[0]
-        if json_out:
-            json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-        finder_metrics = result["metrics"]["finder"]
-        _echo_metrics([r["metrics"]["finder"] for r in runs],
-                      ["rules" if m == "extractive" else "with LLM" for m in modes], width=24)
-        by_split = result["metrics"]["finder_by_split"]
-        if len(by_split) > 1:  # tune and held-out side by side
-            click.echo("by split:")
-            _echo_metrics([by_split[name] for name in sorted(by_split)], sorted(by_split), width=24)
-        gates = tomllib.loads(gate_file.read_text(encoding="utf-8")) if gate_file else {}
-        failures = gate(finder_metrics, gates.get("finder", {}))
-        for name in ("tune", "heldout"):
-            failures += [f"{name} {f}" for f in gate(by_split.get(name, {}), gates.get(name, {}))]
-        if failures:
-            raise click.ClickException("quality gate failed: " + "; ".join(failures))
-        return
-    results, shared = [], None
-    for mode, advisor in _per_mode(settings, modes):
-        shared = advisor
-
-        def progress(i: int, n: int, mode=mode) -> None:
-            if not quiet and (i % 20 == 0 or i == n):
-                click.echo(f"  {mode} {i}/{n}" if len(modes) > 1 else f"  {i}/{n}", err=True)
-
-        result = run(advisor, items, k=k, progress=progress)
-        result["answerer"] = result["metrics"]["answerer"] = mode
-        if mode == "llm":
-            result["metrics"]["overall"].setdefault("notice_rate", 0.0)
-        results.append(result)
-    result = results[-1]
-    if len(results) > 1:
-        result["compare"] = results[0]
-    if situations and shared is not None:
-        finder_result = run_finder(shared.finder, situations)
-        result["metrics"]["finder"] = finder_result["metrics"]["finder"]
-        result["finder_items"] = finder_result["finder_items"]
     gates = tomllib.loads(gate_file.read_text(encoding="utf-8")) if gate_file else {}
-    thresholds = gates.get("overall", {})
+
+    def progress(mode: str, i: int, n: int) -> None:
+        if not quiet and (i % 20 == 0 or i == n):
+            click.echo(f"  {mode} {i}/{n}" if len(modes) > 1 else f"  {i}/{n}", err=True)
+
+    suite = run_suite(settings, items, situations, modes, gates, k=k, progress=progress)
     if json_out:
-        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    if html_out:
+        json_out.write_text(json.dumps(suite.result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if html_out and not suite.finder_only:
         old = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
-        html_out.write_text(render_html(result, old, thresholds), encoding="utf-8")
-    overall = result["metrics"]["overall"]
-    _echo_metrics([r["metrics"]["overall"] for r in results], [r["answerer"] for r in results], width=20)
-    by_split = result["metrics"]["by_split"]
-    if len(by_split) > 1:  # tune and held-out side by side: a gap says the rules fit the tuned items only
+        html_out.write_text(render_html(suite.result, old, gates.get("overall", {})), encoding="utf-8")
+    width = 24 if suite.finder_only else 20
+    _echo_metrics(suite.headlines, suite.labels, width=width)
+    if len(suite.splits) > 1:  # tune and held-out side by side: a gap says the rules fit the tuned items only
         click.echo("by split:")
-        _echo_metrics([by_split[name] for name in sorted(by_split)], sorted(by_split), width=20)
-    failures = gate(overall, thresholds)
-    for name in ("tune", "heldout"):
-        failures += [f"{name} {f}" for f in gate(by_split.get(name, {}), gates.get(name, {}))]
-    if failures:
-        raise click.ClickException("quality gate failed: " + "; ".join(failures))
+        _echo_metrics([suite.splits[name] for name in sorted(suite.splits)], sorted(suite.splits), width=width)
+    if suite.failures:
+        raise click.ClickException("quality gate failed: " + "; ".join(suite.failures))
 
 
 def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
@@ -304,17 +256,6 @@ def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
     click.echo(" " * (width + 2) + "  ".join(f"{h:>10}" for h in headers))
     for key in tables[-1]:
         click.echo(f"{key:>{width}}: " + "  ".join(f"{t.get(key)!s:>10}" for t in tables))
-
-
-def _per_mode(settings: Settings, modes: list[str]):
-    """An Advisor per answerer mode, in order; the later ones reuse the first's loaded index and models."""
-    shared = None
-    for mode in modes:
-        advisor = _advisor(settings.model_copy(update={"answerer": mode}))
-        if shared is not None:
-            advisor.share_index(shared)
-        shared = advisor
-        yield mode, advisor
 
 
 @cli.command()

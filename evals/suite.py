@@ -62,8 +62,7 @@ def run_suite(settings: Settings, items: Sequence[EvalItem], situations: Sequenc
         if len(runs) > 1:
             result["compare"] = runs[0]
         splits = result["metrics"]["finder_by_split"]
-        failures = gate(result["metrics"]["finder"], gates.get("finder", {}))
-        failures += [f"{name} {f}" for name in ("tune", "heldout") for f in gate(splits.get(name, {}), gates.get(name, {}))]
+        failures = _gated(result["metrics"]["finder"], splits, gates, "finder")
         return SuiteRun(result, [r["metrics"]["finder"] for r in runs],
                         ["rules" if m == "extractive" else "with LLM" for m in modes], splits, True, failures)
     results, shared = [], None
@@ -82,10 +81,15 @@ def run_suite(settings: Settings, items: Sequence[EvalItem], situations: Sequenc
         result["metrics"]["finder"] = finder_result["metrics"]["finder"]
         result["finder_items"] = finder_result["finder_items"]
     splits = result["metrics"]["by_split"]
-    failures = gate(result["metrics"]["overall"], gates.get("overall", {}))
-    failures += [f"{name} {f}" for name in ("tune", "heldout") for f in gate(splits.get(name, {}), gates.get(name, {}))]
+    failures = _gated(result["metrics"]["overall"], splits, gates, "overall")
     return SuiteRun(result, [r["metrics"]["overall"] for r in results], [r["answerer"] for r in results], splits,
                     False, failures)
+
+
+def _gated(overall: dict, splits: dict[str, dict], gates: dict, table: str) -> list[str]:
+    """The missed gates: the whole run against `gates[table]`, each split against `gates[tune|heldout]`."""
+    failures = gate(overall, gates.get(table, {}))
+    return failures + [f"{name} {f}" for name in ("tune", "heldout") for f in gate(splits.get(name, {}), gates.get(name, {}))]
 
 
 def _per_run(progress: Callable[[str, int, int], None] | None, mode: str) -> Callable[[int, int], None] | None:

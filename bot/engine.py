@@ -24,6 +24,7 @@ from retrieval.search import DocumentNames, Query, Retriever, SearchConfig
 from retrieval.types import Hit
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
+_BLANK_RE = re.compile(r"[\s\ufeff]")  # blank as the API schema says it (bot/web/api.py, NOT_BLANK)
 
 REFUSAL = (
     "ご質問の内容は、登録されている資料からは確認できませんでした。"
@@ -279,7 +280,7 @@ class Advisor:
 
     def check(self, question: str) -> None:
         """Raise QuestionError for a question the engine will not take (empty, too long)."""
-        if not question or not question.strip():
+        if not question or not _BLANK_RE.sub("", question):
             raise QuestionError("質問が空です。知りたいことを入力してください。 (The question is empty.)")
         limit = self.settings.max_question_chars
         if len(question) > limit:

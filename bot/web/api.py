@@ -22,10 +22,15 @@ log = logging.getLogger("advisor.web")
 SESSION_ID = r"^[0-9a-f]{32}$"
 
 
+# A character that is not blank, for JSON Schema (ECMA regex) and Python alike: ECMA's \s lacks U+001C-001F and
+# U+0085, which Python's counts, and Python's lacks U+FEFF, which ECMA's counts (bot/engine.py, Advisor.check).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+
 class ChatRequest(BaseModel):
     # The engine checks the question (one place, with a readable message); the schema states the same rule.
     question: str = Field(description="利用者の質問 (空白だけは不可; 上限はADVISOR_MAX_QUESTION_CHARS文字)",
-                          examples=["IT導入補助金の補助率は？"], json_schema_extra={"minLength": 1, "pattern": r"\S"})
+                          examples=["IT導入補助金の補助率は？"], json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
     session_id: str | None = Field(default=None, pattern=SESSION_ID,
                                    description="続きの会話ならその session_id (省略すると新しい会話)")
 

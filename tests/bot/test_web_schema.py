@@ -31,3 +31,15 @@ def test_api_conforms_to_its_schema_and_never_fails_with_500(corpus_settings, ad
             check()
         except Unsatisfiable:  # an operation without parameters has no invalid request to make
             assert mode is GenerationMode.NEGATIVE and not operation.body and not operation.query
+
+
+def test_the_schema_and_the_engine_agree_on_a_blank_question():
+    """What the schema calls a question (a character that is not blank, by ECMA regex as by Python's) is what
+    the engine takes: U+0085 is blank to Python, U+FEFF to ECMA."""
+    import re
+
+    from bot.engine import _BLANK_RE
+    from bot.web.api import NOT_BLANK
+
+    for question in ["\x85", "\ufeff", "\x1c\x1f", " \u3000\t", "補助率は？", "a\x85"]:
+        assert bool(re.search(NOT_BLANK, question)) == bool(_BLANK_RE.sub("", question)), repr(question)

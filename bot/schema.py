@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, SkipValidation
 
 from retrieval.types import Hit, Passage
+
+# The citation marker in an answer's text: 「…2/3です。[1]」 refers to the citation numbered 1.
+MARKER_RE = re.compile(r"\[(\d+)\]")
 
 
 class PassageRef(BaseModel):
@@ -43,19 +47,11 @@ class Answer(BaseModel):
     # Set only when the LLM answer could not be used (provider down, nothing verified); absent otherwise.
     notice: str | None = Field(default=None, exclude_if=lambda v: v is None,
                                description="回答方式についての短いお知らせ (LLMが使えず資料の引用で答えた場合など)")
-    _hits: list[Hit] = PrivateAttr(default_factory=list)
-    # The program finder's structured result (profile, question, listed programs) for surfaces that show
-    # the profile as editable chips; None for ordinary answers. Kept out of the fixed `ask --json` shape.
-    _finder: dict | None = PrivateAttr(default=None)
-
-    @property
-    def finder_state(self) -> dict | None:
-        return self._finder
-
-    @property
-    def hits(self) -> list[Hit]:
-        """The retrieved hits with their per-method ranks (for eval reports; not part of the JSON)."""
-        return self._hits
+    # What travels with an answer inside the process and never in its public JSON (`exclude=True`):
+    # the retrieved hits with their per-method ranks (eval reports), and the program finder's state
+    # (profile, question asked, listed programs) that surfaces show as chips and the next turn reads.
+    hits: SkipValidation[list[Hit]] = Field(default_factory=list, exclude=True, repr=False)
+    finder: dict | None = Field(default=None, exclude=True, repr=False)
 
 
 class SourceLine(BaseModel):

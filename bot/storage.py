@@ -14,11 +14,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, Boolean, CursorResult, DateTime, ForeignKey, String, Text, create_engine, delete, event, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CursorResult,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from bot.schema import Answer, Citation
+from bot.turns import assistant_turn
 
 
 class StorageError(RuntimeError):
@@ -58,6 +73,8 @@ class Message(Base):
     content: Mapped[str] = mapped_column(Text)
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
     citations: Mapped[list] = mapped_column(default=list)  # Citation dicts, as in `advisor ask --json`
+    # Structured state of the turn that the next question reads (the finder's question and profile: bot/turns.py)
+    meta: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
@@ -126,9 +143,22 @@ class Store:
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         try:
             Base.metadata.create_all(self.engine)
+            self._add_missing_columns()
         except SQLAlchemyError as exc:
             raise StorageError(f"データベースに接続できません (cannot use the database {self.safe_url}): "
                                f"{exc.__class__.__name__}") from exc
+
+    def _add_missing_columns(self) -> None:
+        """A database written by an earlier version lacks the columns added since (create_all makes only
+        missing tables): add them, nullable, so existing conversations are kept."""
+        with self.engine.begin() as conn:
+            inspector = inspect(conn)
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have and column.nullable:
+                        kind = column.type.compile(dialect=conn.dialect)
+                        conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
     @property
     def safe_url(self) -> str:
@@ -194,11 +224,12 @@ class Store:
             s.execute(update(SlackEvent).where(SlackEvent.event_id == event_id).values(done=True))
 
     def history(self, conversation_id: str, turns: int = 6) -> list[dict]:
-        """The last turns as [{"role", "content"}], oldest first (what the engine takes as history)."""
+        """The last turns as [{"role", "content"}] with the turn's stored state (`finder`), oldest first: what
+        the engine takes as history (bot/turns.py)."""
         with self._session() as s:
             rows = s.scalars(select(Message).where(Message.conversation_id == conversation_id)
                              .order_by(Message.seq.desc()).limit(turns * 2)).all()
-        return [{"role": m.role, "content": m.content} for m in reversed(rows)]
+        return [{"role": m.role, "content": m.content, **(m.meta or {})} for m in reversed(rows)]
 
     def record(self, conversation_id: str, question: str, answer: Answer) -> str:
         """Store a question and its answer; returns the answer's message id (what feedback refers to)."""
@@ -206,8 +237,10 @@ class Store:
             last = s.scalars(select(Message.seq).where(Message.conversation_id == conversation_id)
                              .order_by(Message.seq.desc()).limit(1)).first() or 0
             s.add(Message(conversation_id=conversation_id, seq=last + 1, role="user", content=question))
+            turn = assistant_turn(answer)
+            meta = {k: v for k, v in turn.items() if k not in ("role", "content")} or None
             reply = Message(conversation_id=conversation_id, seq=last + 2, role="assistant", content=answer.answer,
-                            refused=answer.refused, citations=[c.model_dump() for c in answer.citations])
+                            refused=answer.refused, citations=[c.model_dump() for c in answer.citations], meta=meta)
             s.add(reply)
             s.flush()
             return reply.id

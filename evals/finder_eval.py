@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.finder.render import to_answer
+from bot.turns import assistant_turn, user_turn
 from retrieval.text import squash
 
 FACETS = {"industry", "employees", "capital_yen", "size", "region", "goals", "circumstances"}
@@ -114,7 +116,7 @@ def run_item(finder, item: FinderItem, max_turns: int = 4) -> dict:
             break
         questions += 1
         fields.append(result.question_field)
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": result.question}]
+        history += [user_turn(message), assistant_turn(to_answer(result))]
         message = "わからない"
     latency = (time.perf_counter() - t0) * 1000
     listed = [p.name for p in result.programs]

@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -26,17 +27,23 @@ _FOLLOWUP_RE = re.compile(
 )
 
 
+SearchMode = Literal["hybrid", "dense", "keyword"]
+Fusion = Literal["convex", "rrf"]
+
+
 @dataclass(frozen=True)
 class SearchConfig:
-    mode: str = "hybrid"  # "hybrid", "dense" or "keyword"
-    fusion: str = "convex"  # "convex" (min-max normalised scores) or "rrf" (reciprocal rank); measured in evals/bench.py
+    """Search's knobs and their defaults (the one copy: bot/config.py Settings reads its defaults from here)."""
+
+    mode: SearchMode = "hybrid"
+    fusion: Fusion = "convex"  # min-max normalised scores, or reciprocal rank; measured in evals/bench.py
     candidates: int = 50  # passages (and as many small units) taken from each method before fusion
     rrf_k: int = 60
     alpha: float = 0.4  # weight of the dense score in convex fusion
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     # "nothing relevant": below this dense similarity AND with no keyword support, refuse to answer.
-    min_similarity: float = 0.815
+    min_similarity: float = 0.815  # calibrated: the lowest answerable top-5 similarity on seed_qa (tune) is 0.825
     history_turns: int = 2
     query_cache: int = 1024  # query vectors kept (a popular question is embedded once); 0: none
     units: bool = True  # match small units (lines, rows, items) for their passages; False: passages only

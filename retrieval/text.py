@@ -84,6 +84,26 @@ def dates_in(text: str) -> list[datetime.date]:
     return out
 
 
+def western_to_era(year: int) -> str | None:
+    """2024 -> 「令和6」, 2000 -> 「平成12」 (the 和暦 of a 西暦 year from 平成 on; None before)."""
+    if year >= 2019:
+        return f"令和{year - ERAS['令和']}"
+    if year >= 1989:
+        return f"平成{year - ERAS['平成']}"
+    return None
+
+
+def first_fiscal_year(text: str) -> str | None:
+    """The first year a text names, as the documents write a fiscal year: 「令和6年度」 for 令和6年, R6 or
+    2024年度 alike (「令和元年度」 keeps its 元). None when it names no year."""
+    norm = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", nfkc(text))
+    if m := _ERA_RE.search(norm):
+        return f"{m.group(1)}{m.group(2)}年度"
+    if (m := _WESTERN_YEAR_RE.search(norm)) and (era := western_to_era(int(m.group(1)))):
+        return f"{era}年度"
+    return None
+
+
 def add_year_aliases(text: str) -> str:
     """Append the 西暦 form after each 和暦 year (and vice versa) so that either form matches.
 
@@ -94,13 +114,8 @@ def add_year_aliases(text: str) -> str:
         return f"{m.group(0)} {era_to_western(m.group(1), m.group(2))}{suffix}"
 
     def western(m: re.Match[str]) -> str:
-        year = int(m.group(1))
-        suffix = "年度" if m.group(2) else "年"
-        if year >= 2019:
-            return f"{m.group(0)} 令和{year - 2018}{suffix}"
-        if year >= 1989:
-            return f"{m.group(0)} 平成{year - 1988}{suffix}"
-        return m.group(0)
+        era = western_to_era(int(m.group(1)))
+        return f"{m.group(0)} {era}{'年度' if m.group(2) else '年'}" if era else m.group(0)
 
     text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
     out, pos = [], 0

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeGuard
+from typing import Literal, Protocol, TypeGuard
 
 from retrieval.search import Query
 from retrieval.types import Hit
+
+Persona = Literal["sme", "advisor"]
+
+
+@dataclass(frozen=True)
+class LLMDefaults:
+    """The LLM answerer's defaults, written once: its constructor and Settings (ADVISOR_LLM_*) both read them
+    (here, not in bot/answerers/llm.py, so that reading settings does not import LangChain)."""
+
+    passages: int = 6  # top passages put in the prompt
+    persona: Persona = "sme"  # default reader: "sme" (plain words) or "advisor" (precise)
+    rewrite_followups: bool = True  # a follow-up and its history become a standalone query
+    refusal_gate: bool = True  # the extractive answerer's calibrated refusal also holds for LLM answers
+
+
+LLM_DEFAULTS = LLMDefaults()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from bot.answerers.base import Answerer, Draft, Sentence
+from bot.answerers.base import LLM_DEFAULTS, Answerer, Draft, Sentence
 from bot.answerers.chat_model import ChatModel, message_text
 from bot.answerers.verify import DEFAULT_MIN_SUPPORT, MARKER_RE, Claim, claims, verify
 from bot.prompts import PromptError, chat_prompt, prompt_text
@@ -98,9 +98,10 @@ class LLMAnswerer:
     """A GenerativeAnswerer (bot/answerers/base.py) over a LangChain chat model, with an extractive fallback."""
 
     def __init__(self, model: Any = None, *, fallback: Answerer, model_factory: Callable[[], Any] | None = None,
-                 passages: int = 6, min_support: float = DEFAULT_MIN_SUPPORT, persona: str = "sme",
-                 rewrite_followups: bool = True, cooldown: float = 0.0, secrets: Iterable[str] = (),
-                 refusal_gate: bool = True) -> None:
+                 passages: int = LLM_DEFAULTS.passages, min_support: float = DEFAULT_MIN_SUPPORT,
+                 persona: str = LLM_DEFAULTS.persona, rewrite_followups: bool = LLM_DEFAULTS.rewrite_followups,
+                 cooldown: float = 0.0, secrets: Iterable[str] = (),
+                 refusal_gate: bool = LLM_DEFAULTS.refusal_gate) -> None:
         if model is None and model_factory is None:
             raise ValueError("LLMAnswerer needs a chat model or a model_factory")
         self.chat = ChatModel(model, factory=model_factory, cooldown=cooldown, secrets=secrets)

@@ -18,6 +18,7 @@ from bot.finder.llm_assist import JUDGED, YES_BONUS, AssistFailed, FinderLLM, me
 from bot.finder.match import CIRCUMSTANCE_WORDS, SME_EXPLICIT, CatalogueProgram, Match, has_any, rank
 from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract, size_needs_capital
 from bot.schema import Citation
+from bot.turns import asked_field
 from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary
 from retrieval.loaders import load
@@ -27,7 +28,7 @@ from retrieval.types import Hit
 MAX_QUESTIONS = 3
 STRONG_RELEVANCE = 0.5  # a program passage among the first four search hits
 SHORT_LIST = 5
-# The question for each facet; a later turn knows from its wording which field the answer fills.
+# The question for each facet; the turn's metadata (bot/turns.py) tells a later turn which field it asked.
 QUESTIONS = {
     "goals": "どんなことに取り組みたいですか？（例：設備投資、IT化、研究開発、販路開拓、事業承継、資金繰り、省エネ）",
     "circumstances": "災害で被害を受けた、創業したばかり、売上が減ったなど、特別な事情はありますか？",
@@ -116,7 +117,7 @@ class Finder:
         profile, asked, notice = Profile(), None, ""
         for turn in turns:
             if turn.get("role") == "assistant":
-                asked = _asked_field(turn.get("content", ""))
+                asked = asked_field(turn)
             elif turn.get("role") == "user":
                 text = turn.get("content", "")
                 before = profile
@@ -135,7 +136,7 @@ class Finder:
     def find(self, situation: str, history: Sequence[dict] = (), ask: bool = True) -> FinderResult:
         turns = [*history, {"role": "user", "content": situation}]
         profile, notice = self._read(turns)
-        asked = sum(1 for t in history if t.get("role") == "assistant" and _asked_field(t.get("content", "")))
+        asked = sum(1 for t in history if asked_field(t))
         said = " ".join(t.get("content", "") for t in turns if t.get("role") == "user")
         matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said),
                        said=self.said_words(said))
@@ -252,13 +253,6 @@ def _having_sme(program: CatalogueProgram) -> bool:
     """Is the program made for SMEs (so that whether the business is one decides)?"""
     text = " ".join([program.name, *(f.value for f in program.fields.values())])
     return has_any(nfkc(text), SME_EXPLICIT)
-
-
-def _asked_field(text: str) -> str | None:
-    for facet, question in QUESTIONS.items():
-        if question in text:
-            return facet
-    return None
 
 
 def _filled(profile: Profile, facet: str) -> bool:

@@ -2,7 +2,7 @@
 
 Questions about a named program (「サポインの補助率は？」) stay with passage retrieval; so do questions that
 name no situation at all. A conversation the finder has started stays with it while the user answers its
-question or corrects the profile it showed.
+question or corrects the profile it showed (the finder's state on the last turn says so: bot/turns.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.finder.finder import QUESTIONS
 from bot.finder.profile import Vocabulary
-from bot.finder.render import CORRECT_HINT
+from bot.turns import finder_awaits_reply
 from retrieval.glossary import Glossary, program_names
 from retrieval.text import nfkc
 
@@ -29,9 +28,7 @@ _SUPPORT_RE = re.compile(r"補助|助成|支援|制度|融資|税制|給付|貸�
 
 def wants_finder(question: str, history: Sequence[dict], glossary: Glossary, vocabulary: Vocabulary) -> bool:
     """Route to the finder: a reply inside a finder conversation, or a request to be matched with programs."""
-    last = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
-    if last and (any(q in last for q in QUESTIONS.values()) or CORRECT_HINT in last) \
-            and not _names_a_program(question, glossary):
+    if finder_awaits_reply(history) and not _names_a_program(question, glossary):
         return True  # an answer to the finder's question, or a correction of the profile it showed
     q = nfkc(question).strip()
     if _names_a_program(q, glossary) or not _SUPPORT_RE.search(q):

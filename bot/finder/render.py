@@ -16,8 +16,8 @@ CORRECT_HINT = "（違っていれば「従業員は30人です」「IT化では
 def to_answer(result: FinderResult) -> Answer:
     situation = result.message.split("\n")[0]
     # Nothing heard yet: no situation to show back (the question asks for it).
-    lines = [situation + CORRECT_HINT] if any(k != "unknown" and k != "summary" and v
-                                              for k, v in result.profile.items()) else []
+    shown = any(k != "unknown" and k != "summary" and v for k, v in result.profile.items())
+    lines = [situation + CORRECT_HINT] if shown else []
     citations: list[Citation] = []
     keys: dict[tuple[str, int, int], int] = {}
 
@@ -53,5 +53,7 @@ def to_answer(result: FinderResult) -> Answer:
     # Nothing fits: like any answer the documents cannot give, it is a refusal (with where to turn instead).
     refused = not result.question and not result.programs
     answer = Answer(answer=text, refused=refused, citations=citations, retrieved=[], notice=result.notice or None)
-    answer._finder = result.model_dump(exclude={"programs"}) | {"programs": [p.name for p in result.programs]}
+    # The next turn reads this (bot/turns.py): a reply to the question asked, or a correction of the profile shown.
+    answer.finder = result.model_dump(exclude={"programs"}) | {"programs": [p.name for p in result.programs],
+                                                               "expects_reply": bool(result.question) or shown}
     return answer

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.schema import Answer, Citation
+from bot.schema import MARKER_RE, Answer, Citation
 
 SECTION_CHARS = 3000  # Slack: text of a section block
 CONTEXT_ELEMENTS = 10  # Slack: elements of a context block
@@ -27,7 +27,6 @@ DISCLAIMER = "※ 回答は登録資料の記載に基づきます。申請に�
 THANKS = {"up": "フィードバックありがとうございます。👍 として記録しました。",
           "down": "フィードバックありがとうございます。👎 として記録しました。回答の改善に使います。"}
 
-_MARKER_RE = re.compile(r"\[(\d+)\]")
 _MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _LINK_RE = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _SPECIAL_RE = re.compile(r"<[!#][^>|]*(?:\|([^>]*))?>")
@@ -66,7 +65,7 @@ def to_mrkdwn(answer: str, numbers: Iterable[int]) -> str:
     def marker(m: re.Match) -> str:
         return f" *[{m.group(1)}]*" if int(m.group(1)) in cited else m.group(0)
 
-    return _MARKER_RE.sub(marker, escape(answer))
+    return MARKER_RE.sub(marker, escape(answer))
 
 
 def tables_as_lists(text: str) -> str:

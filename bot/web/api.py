@@ -106,7 +106,7 @@ def chat(body: Chat, engine: Engine, db: Db) -> ChatResponse:
     session_id = db.conversation(body.session_id)
     answer = engine.ask(body.question, history=db.history(session_id, engine.settings.history_turns))
     message_id = db.record(session_id, body.question, answer)
-    return ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id, finder=answer.finder_state)
+    return ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id, finder=answer.finder)
 
 
 @router.post("/api/chat/stream", response_class=EventSourceResponse, responses=ERRORS,
@@ -122,7 +122,7 @@ def chat_stream(body: Chat, engine: Engine, db: Db) -> Iterator[ServerSentEvent]
                 answer = event.answer
                 message_id = db.record(session_id, body.question, answer)
                 done = ChatResponse(**answer.model_dump(), session_id=session_id, message_id=message_id,
-                                    finder=answer.finder_state)
+                                    finder=answer.finder)
                 yield ServerSentEvent(event="done", data=done)
             elif event.type == "citation":
                 yield ServerSentEvent(event="citation", data=event.citation)

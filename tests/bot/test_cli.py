@@ -8,8 +8,9 @@ import pytest
 from tests.conftest import CHECK_SHAPES, CORPUS, ROOT
 
 
-def run_cli(args, settings, **kw):
-    env = {**os.environ, "ADVISOR_DATA_DIR": str(settings.data_dir), "ADVISOR_CORPUS_DIR": str(settings.corpus_dir)}
+def run_cli(args, settings, env_extra=None, **kw):
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(settings.data_dir), "ADVISOR_CORPUS_DIR": str(settings.corpus_dir),
+           **(env_extra or {})}
     env.pop("CHROMA_HOST", None)
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300, **kw)
@@ -60,6 +61,9 @@ def test_errors_go_to_stderr_with_non_zero_exit(corpus_settings, tmp_path):
     empty = corpus_settings.model_copy(update={"data_dir": tmp_path / "none"})
     res = run_cli(["ask", "補助率は？"], empty)
     assert res.returncode == 1 and "advisor index" in res.stderr
+    res = run_cli(["ask", "補助率は？"], corpus_settings, env_extra={"ADVISOR_SEARCH_MODE": "fuzzy"})
+    assert res.returncode == 1 and "ADVISOR_SEARCH_MODE='fuzzy'" in res.stderr and "'hybrid'" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_chat_keeps_history_between_turns(corpus_settings):

@@ -9,6 +9,8 @@ import pytest
 
 from bot.finder.finder import QUESTIONS, Finder, programs_from_json
 from bot.finder.profile import Vocabulary
+from bot.finder.render import to_answer
+from bot.turns import assistant_turn, user_turn
 from tests.conftest import CHECK_SHAPES, CORPUS
 
 PR = "004_c456cd78b52186c0.txt"
@@ -77,8 +79,7 @@ def test_disaster_programs_need_the_circumstance(finder):
 def test_a_vague_message_gets_the_goal_question_first_and_わからない_is_accepted(finder):
     r = finder.find("小さな会社を経営しています。使える補助金はありますか")
     assert r.question and r.question.startswith(QUESTIONS["goals"]) and r.question_field == "goals"
-    history = [{"role": "user", "content": "小さな会社を経営しています。使える補助金はありますか"},
-               {"role": "assistant", "content": r.question}]
+    history = [user_turn("小さな会社を経営しています。使える補助金はありますか"), assistant_turn(to_answer(r))]
     after = finder.find("わからない", history=history)
     assert "goals" in after.profile["unknown"] and after.question_field != "goals"
 
@@ -156,9 +157,9 @@ def test_a_finder_result_reads_as_a_cited_answer(finder):
     assert not listed.refused and listed.citations
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", listed.answer)}
     assert markers == {c.n for c in listed.citations}
-    assert "公募要領" in listed.answer and listed.finder_state["profile"]["industry"] == "製造業"
+    assert "公募要領" in listed.answer and listed.finder["profile"]["industry"] == "製造業"
     asking = to_answer(finder.find("小さな会社です。何か使える補助金はありますか"))
-    assert asking.finder_state["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
+    assert asking.finder["question_field"] == "goals" and QUESTIONS["goals"] in asking.answer
     nothing = to_answer(finder.find("自宅の住宅ローンの金利を下げたい", ask=False))
     assert nothing.refused and "よろず支援拠点" in nothing.answer
 
@@ -172,7 +173,7 @@ def test_the_capital_is_asked_when_the_employee_count_alone_cannot_say_sme(finde
     situation = "従業員320人の部品工場です。研究開発をしたい"  # over the 300 of 製造業: the capital decides
     r = finder.find(situation)
     assert r.question_field == "capital_yen" and r.profile.get("size") is None
-    history = [{"role": "user", "content": situation}, {"role": "assistant", "content": r.question}]
+    history = [user_turn(situation), assistant_turn(to_answer(r))]
     answered = finder.find("3千万円です", history=history)
     assert answered.question is None and answered.profile["capital_yen"] == 30_000_000
     assert answered.profile["size"] == "中小企業" and answered.profile["size_basis"] == "size_table"

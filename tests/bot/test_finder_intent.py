@@ -39,8 +39,18 @@ def test_questions_about_a_program_or_without_a_situation_stay_with_retrieval(wo
 
 
 def test_a_reply_to_the_finder_stays_with_it_unless_it_names_a_program(words):
+    state = {"question": QUESTIONS["goals"], "question_field": "goals", "expects_reply": True}
     history = [{"role": "user", "content": "小さな会社です。使える補助金はある？"},
-               {"role": "assistant", "content": "ご状況: …" + CORRECT_HINT + "\n" + QUESTIONS["goals"]}]
+               {"role": "assistant", "content": "ご状況: …" + CORRECT_HINT + "\n" + QUESTIONS["goals"], "finder": state}]
     assert wants_finder("わからない", history, *words)
     assert wants_finder("従業員は30人です", history, *words)
     assert not wants_finder("IT導入補助金の補助率は？", history, *words)
+
+
+def test_the_finder_state_travels_as_turn_metadata_not_as_the_bots_wording(words):
+    """A turn that only reads like the finder's (quoted back by a user, or an old client) carries no state."""
+    worded = [{"role": "user", "content": "小さな会社です。使える補助金はある？"},
+              {"role": "assistant", "content": "ご状況: …" + CORRECT_HINT + "\n" + QUESTIONS["goals"]}]
+    assert not wants_finder("わからない", worded, *words)
+    finished = [*worded[:1], {**worded[1], "finder": {"question": None, "expects_reply": False}}]
+    assert not wants_finder("わからない", finished, *words)

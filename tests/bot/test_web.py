@@ -76,6 +76,15 @@ def test_follow_up_uses_the_server_side_history(client, advisor):
     assert alone["answer"] != follow["answer"]
 
 
+def test_a_finder_conversation_continues_across_requests_through_the_stored_turn_state(client):
+    first = client.post("/api/chat", json={"question": "自分に合う補助金を探したい"}).json()
+    assert first["finder"]["question_field"] == "goals"
+    reply = client.post("/api/chat", json={"question": "わからない", "session_id": first["session_id"]}).json()
+    assert reply["finder"] is not None and "goals" in reply["finder"]["profile"]["unknown"]
+    alone = client.post("/api/chat", json={"question": "わからない"}).json()
+    assert alone["finder"] is None
+
+
 def test_unknown_session_id_starts_a_new_conversation(client):
     body = client.post("/api/chat", json={"question": SAPOIN, "session_id": "0" * 32}).json()
     assert body["session_id"] == "0" * 32  # kept, as a new conversation (its first answer has no history)

@@ -4,6 +4,7 @@ from retrieval.text import (
     add_year_aliases,
     canonical_numbers,
     fact_present,
+    first_fiscal_year,
     nfkc,
     split_sentences,
     squash,
@@ -28,6 +29,14 @@ def test_squash_removes_white_space():
 ])
 def test_year_aliases(text, alias):
     assert alias in add_year_aliases(nfkc(text))
+
+
+@pytest.mark.parametrize("text, year", [
+    ("令和６年度の新規事業は？", "令和6年度"), ("2024年度に始まった事業", "令和6年度"), ("R5年度補正", "令和5年度"),
+    ("令和元年の制度", "令和元年度"), ("2000年の資料", "平成12年度"), ("1980年に創業", None), ("新規の事業は？", None),
+])
+def test_the_first_fiscal_year_a_text_names_in_the_documents_form(text, year):
+    assert first_fiscal_year(text) == year
 
 
 def test_year_alias_not_applied_twice():

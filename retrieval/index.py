@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 CHUNKER_VERSION = "18"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
+# Candidates the HNSW graph explores per query (Chroma's default is 100). With 100, two processes asking the
+# same question of the same index got top-50 lists differing by a few passages (measured on the seeds), so
+# eval figures moved by an item between runs; this breadth returns the exact nearest neighbours on corpora
+# of some thousands of vectors, the same in every process, for well under a millisecond more per query.
+SEARCH_EF = 1000
+TIE_MARGIN = 16
 PASSAGES_FILE = "passages.jsonl"
 EMBED_BATCH = 32
 
@@ -148,11 +154,12 @@ class PassageIndex:
                     self._collection = client.get_or_create_collection(
                         self.chroma.collection,
                         metadata={"embedder": self.embedder.name},
-                        configuration={"hnsw": {"space": "cosine"}},
+                        configuration={"hnsw": {"space": "cosine", "ef_search": SEARCH_EF}},
                         embedding_function=None,
                     )
                 else:
                     self._collection = client.get_collection(self.chroma.collection, embedding_function=None)
+                _search_broadly(self._collection)
             except Exception as exc:
                 if not create:
                     raise IndexMissingError(
@@ -372,13 +379,16 @@ class PassageIndex:
         if not self.passages:
             return [], []
         collection = self._get_collection(create=False)
-        want = n if not self.units else n * (1 + -(-len(self.units) // max(len(self.passages), 1))) * 2
+        want = (n if not self.units else n * (1 + -(-len(self.units) // max(len(self.passages), 1))) * 2) + TIE_MARGIN
         try:
             result = collection.query(query_embeddings=[vector.tolist()], n_results=min(want, len(self._ids)),
                                       include=["distances"])
         except Exception as exc:
             raise StoreUnavailableError(f"{self.chroma.describe()} failed to answer: {exc}") from exc
         found = [(pid, 1.0 - float(d)) for pid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        # Passages with the same text have the same vector, and the graph returns any of them at the cut:
+        # asked for a few more and ordered by id among equals, every process keeps the same ones.
+        found.sort(key=lambda f: (-f[1], f[0]))
         return [f for f in found if f[0] in self.passages][:n], [f for f in found if f[0] in self.units][:n]
 
     def keyword(self, tokens: Sequence[str], n: int) -> list[tuple[str, float]]:
@@ -396,6 +406,17 @@ class PassageIndex:
         scores = bm25.get_scores(list(tokens))
         top = np.argsort(-scores)[:n]
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _search_broadly(collection) -> None:
+    """Give an index built with a narrower HNSW search (Chroma's default 100, or an older advisor's) the
+    breadth of SEARCH_EF; a store that cannot change it keeps answering as before."""
+    try:
+        hnsw = (collection.configuration or {}).get("hnsw") or {}
+        if (hnsw.get("ef_search") or 0) < SEARCH_EF:
+            collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+    except Exception as exc:  # an older server without configurable collections: approximate search stays
+        log.info("could not widen the HNSW search of %s: %s", collection.name, exc)
 
 
 def _passage_of(row: dict) -> Passage:

@@ -58,7 +58,7 @@ keyword matches the title or the text of detail (tags stripped), NFKC-normalised
 values; target_area_search matches a subsidy listing that value, 全国, the region of an asked prefecture, or
 (for an asked region) one of its prefectures; target_number_of_employees matches the same option or
 従業員数の制約なし; institution_name is a substring match; acceptance=1 drops records without both dates; with
-sort, nulls come last and ties go by id.
+sort, nulls come last and ties go by ascending id.
 
 Not modelled: the v2 detail endpoint (/exp/v2/public/subsidies/id/{id}, with "workflow"), rate limits,
 authentication (the API has none).
@@ -255,7 +255,8 @@ class JGrantsStandin:
             self._stopping.clear()
             self._server = _Server(("127.0.0.1", 0), _Handler)
             self._server.standin = self
-            self._thread = threading.Thread(target=self._server.serve_forever, name="jgrants-standin", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="jgrants-standin", daemon=True)
             self._thread.start()
         return self.base_url
 
@@ -405,9 +406,9 @@ class JGrantsStandin:
         with self._lock:
             records = [r for r in self._records.values() if self._matches(r, params, now)]
             key = params["sort"]
-            present = sorted((r for r in records if r.get(key) is not None), key=lambda r: (r[key], r["id"]),
-                             reverse=params["order"] == "DESC")
-            ordered = present + sorted((r for r in records if r.get(key) is None), key=lambda r: r["id"])
+            records.sort(key=lambda r: r["id"])  # ties keep this order either way (sorts are stable)
+            present = sorted((r for r in records if r.get(key) is not None), key=lambda r: r[key], reverse=params["order"] == "DESC")
+            ordered = present + [r for r in records if r.get(key) is None]
             result = [self._wire(r, LIST_FIELDS, list_datetime) for r in ordered]
         return 200, {"metadata": {"type": SPEC_URL, "resultset": {"count": len(result)}}, "result": result}
 
@@ -573,13 +574,18 @@ def guideline_lines(subsidy: dict) -> list[str]:
     ]
 
 
-def _wrap(lines: list[str], width: int = 34) -> list[str]:
+def _wrap(lines: list[str], width: int = 76) -> list[str]:
+    """Lines cut to `width` columns (a full-width character takes two), so that none runs off an A4 page."""
     out = []
     for line in lines:
-        while len(line) > width:
-            out.append(line[:width])
-            line = "　" + line[width:]
-        out.append(line)
+        piece, used = "", 0
+        for ch in line:
+            w = 2 if unicodedata.east_asian_width(ch) in "WFA" else 1
+            if used + w > width:
+                out.append(piece)
+                piece, used = "　", 2
+            piece, used = piece + ch, used + w
+        out.append(piece)
     return out
 
 
@@ -597,9 +603,9 @@ def _pdf_with_reportlab(lines: list[str]) -> bytes:
     c.setTitle(lines[0])
     y = 800.0
     for n, line in enumerate(lines):
-        c.setFont(font, 14 if n < 2 else 11)
+        c.setFont(font, 12 if n == 0 else 11)
         c.drawString(50, y, line)
-        y -= 22 if n < 2 else 17
+        y -= 20 if n == 0 else 17
     c.showPage()
     c.save()
     return buf.getvalue()

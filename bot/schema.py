@@ -36,6 +36,11 @@ class RetrievedPassage(PassageRef):
     score: float
 
 
+def hit_rows(hits: list[Hit]) -> list[dict]:
+    """Search hits as `advisor search --json` prints them: the passage, its fused score and per-method ranks."""
+    return [RetrievedPassage.of(h.passage, score=h.score).model_dump() | {"ranks": h.ranks} for h in hits]
+
+
 class Answer(BaseModel):
     """What `advisor ask --json` prints: text with [n] markers, the cited passages, what was retrieved."""
 

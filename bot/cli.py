@@ -259,6 +259,49 @@ def _echo_metrics(tables: list[dict], headers: list[str], width: int) -> None:
         click.echo(f"{key:>{width}}: " + "  ".join(f"{t.get(key)!s:>10}" for t in tables))
 
 
+@cli.group()
+def sync() -> None:
+    """Bring current calls from public portals into the corpus."""
+
+
+@sync.command("jgrants")
+@click.option("--keyword", "keywords", multiple=True, help="Keyword to sweep (repeatable; default: corpus/jgrants.yaml).")
+@click.option("--open-only", is_flag=True, help="Only calls open now (acceptance=1).")
+@click.option("--area", default="", help="target_area_search filter, e.g. 福岡県 or 九州・沖縄地方.")
+@click.option("--employees", default="", help="target_number_of_employees filter, e.g. 20名以下.")
+@click.option("--no-index", is_flag=True, help="Do not update the index and catalogue afterwards.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@_fail_cleanly
+def sync_jgrants(ctx: click.Context, keywords: tuple[str, ...], open_only: bool, area: str, employees: str,
+                 no_index: bool, quiet: bool) -> None:
+    """Fetch new and changed calls from jGrants with their 公募要領 (only what changed since the last run)."""
+    import yaml
+
+    from retrieval.jgrants.client import CREDIT, JGrantsClient
+    from retrieval.jgrants.sync import JGrantsSync
+
+    settings = get_settings()
+    if not keywords:
+        path = settings.jgrants_keywords_path
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        keywords = tuple((data or {}).get("keywords") or [])
+    if not keywords:
+        raise click.ClickException("no keyword to sweep: pass --keyword or list them in corpus/jgrants.yaml")
+    with JGrantsClient(settings.jgrants_base_url, timeout=settings.jgrants_timeout, retries=settings.jgrants_retries,
+                       min_interval=settings.jgrants_min_interval) as client:
+        report = JGrantsSync(client, settings.corpus_dir, settings.data_dir, settings.today_date).run(
+            keywords, open_only=open_only, progress=not quiet, target_area_search=area,
+            target_number_of_employees=employees)
+    for line in report.skipped:
+        click.echo(f"skipped: {line}", err=True)
+    click.echo(f"jGrants: {report.listed} calls listed, {report.fetched} fetched, {report.resumed} resumed, "
+               f"{report.unchanged} unchanged; {len(report.committed)} corpus files written ({CREDIT})")
+    if report.committed and not no_index:
+        ctx.invoke(index, rebuild=False, quiet=quiet)
+        ctx.invoke(catalogue_build, out=None, dry_run=False, redraft=())
+
+
 @cli.command()
 @click.option("--transport", type=click.Choice(["stdio", "streamable-http"]), default="stdio", show_default=True,
               help="stdio for a client that starts the server (Claude Desktop); streamable-http to serve on a port.")

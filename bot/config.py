@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # program finder (issue 9): "which programs fit my situation?" answered with a cited short list
     finder_answers: bool = True
     finder_llm: bool = True  # with ADVISOR_ANSWERER=llm the model also reads situations and judges candidates
+    # jGrants (issue 18): `advisor sync jgrants` reads the public API politely
+    jgrants_base_url: str = "https://api.jgrants-portal.go.jp/exp/v1/public"
+    jgrants_timeout: float = 30.0  # seconds per request
+    jgrants_retries: int = 3  # tries after the first, with exponential backoff, on timeouts, 429 and 5xx
+    jgrants_min_interval: float = 0.5  # seconds between requests
     # Slack (issue 5): the plain names are the ones Slack's own docs and tools use.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ADVISOR_SLACK_BOT_TOKEN"))
@@ -117,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def catalogue_path(self) -> Path:
         return self.corpus_dir / "programs.yaml"
+
+    @property
+    def jgrants_keywords_path(self) -> Path:
+        return self.corpus_dir / "jgrants.yaml"
 
     @property
     def glossary_path(self) -> Path:

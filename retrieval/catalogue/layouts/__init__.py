@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from retrieval.catalogue.layouts import budget_sheet, koubo, program_document, white_paper
+from retrieval.catalogue.layouts import budget_sheet, jgrants_call, koubo, program_document, white_paper
 from retrieval.catalogue.model import Program
 from retrieval.glossary import Glossary
 from retrieval.types import Document
@@ -29,4 +29,4 @@ class Layout(Protocol):
         ...
 
 
-LAYOUTS: tuple[Layout, ...] = (koubo, budget_sheet, program_document, white_paper)
+LAYOUTS: tuple[Layout, ...] = (jgrants_call, koubo, budget_sheet, program_document, white_paper)

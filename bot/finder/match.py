@@ -208,6 +208,17 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
         elif profile.size in {"大企業"} and not has_any(target, ("大企業", "中堅")):
             m.score -= 2.0
             m.to_check.append("大企業が対象に含まれるか")
+    # An employee band the target states (a call's 「対象従業員数: 20名以下」): a larger business does not fit.
+    if (band := employee_band(target)) is not None:
+        if profile.employees is not None and profile.employees > band:
+            return Match(program=program, score=0.0, excluded=True)
+        if profile.employees is not None:
+            m.score += 0.5
+            m.reasons.append(Reason(f"従業員{band}人以下が対象です（{profile.employees}人）", ("target",),
+                                    (f"{band}名以下", f"{band}人以下")))
+        else:
+            m.to_check.append(f"従業員数（{band}人以下が対象）")
+            m.open_facets.add("employees")
     if target and has_any(target, SMALL_ONLY) and not has_any(target, ("中小企業",)) \
             and profile.size != "小規模事業者":
         m.to_check.append("小規模事業者に当たるか（従業員数の要件を公募要領で確認）")
@@ -263,3 +274,12 @@ def _having(fields: Mapping[str, CatalogueField], words: Sequence[str],
     """Names of fields whose value contains one of words (in the given order of field names)."""
     order = list(names or fields)
     return [n for n in order if n in fields and has_any(nfkc(fields[n].value), words)]
+
+
+_BAND_RE = re.compile(r"(?:従業員|従業者|対象従業員数)[^0-9。]{0,8}?(\d{1,5})\s*(?:名|人)以下")
+
+
+def employee_band(target: str) -> int | None:
+    """The most employees a target admits (「対象従業員数: 20名以下」 -> 20); None when it states no band."""
+    m = _BAND_RE.search(nfkc(target or ""))
+    return int(m.group(1)) if m else None

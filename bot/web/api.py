@@ -171,13 +171,15 @@ class ProgramOut(BaseModel):
 
 @router.get("/api/programs", response_model=list[ProgramOut],
             summary="事業の一覧（各項目に資料と行番号の出典つき） (the program catalogue, every field cited)")
-def programs(engine: Engine) -> list[ProgramOut]:
+def programs(engine: Engine, status: Annotated[Literal["受付中", "受付終了", "公募予定"] | None, Query(
+        description="受付状況で絞り込む（申請締切の日付による。例: 受付中）")] = None) -> list[ProgramOut]:
     catalogue = engine.catalogue
     names = {p.id: p.name for p in catalogue.programs}
     today = engine.settings.today_date
     return [ProgramOut(name=p.name, nicknames=p.nicknames, fields={k: c.model_dump() for k, c in p.fields.items()},
                        status=p.status(today), id=p.id, parent=names.get(p.parent) if p.parent else None,
-                       reviewed=p.reviewed, heading=p.heading.model_dump()) for p in catalogue.programs]
+                       reviewed=p.reviewed, heading=p.heading.model_dump()) for p in catalogue.programs
+            if status is None or p.status(today) == status]
 
 
 @router.post("/api/feedback", response_model=FeedbackResponse, responses=ERRORS | {

@@ -14,7 +14,7 @@ from retrieval.jgrants.sync import JGrantsSync
 from retrieval.loaders import load
 from retrieval.text import tokenize
 from tests.conftest import ROOT
-from tests.integration.jgrants_standin import JST, JGrantsStandin, make_subsidies
+from tests.integration.jgrants_standin import JST, JGrantsStandin, make_subsidies, parse_datetime
 
 NOW = datetime.datetime(2026, 12, 7, tzinfo=JST)
 KEYWORDS = ("補助金", "助成金", "事業")
@@ -122,3 +122,70 @@ def test_the_cli_syncs_and_says_so_and_a_down_api_is_a_clear_error(tmp_path):
                           env={**env, "ADVISOR_JGRANTS_BASE_URL": "http://127.0.0.1:9/exp/v1/public",
                                "ADVISOR_JGRANTS_RETRIES": "0"}, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert down.returncode == 1 and "jGrants APIに接続できません" in down.stderr and "Traceback" not in down.stderr
+
+
+@pytest.mark.subprocess
+def test_synced_calls_reach_the_catalogue_and_programs_filter_by_status(tmp_path, small_corpus):
+    """As a user runs it: `advisor sync jgrants` (then index and catalogue), then the web app's /api/programs."""
+    from fastapi.testclient import TestClient
+
+    from bot.config import Settings
+    from bot.web import create_app
+
+    env = {**os.environ, "ADVISOR_CORPUS_DIR": str(small_corpus), "ADVISOR_DATA_DIR": str(tmp_path / "data"),
+           "ADVISOR_JGRANTS_MIN_INTERVAL": "0", "ADVISOR_TODAY": NOW.date().isoformat()}
+    env.pop("CHROMA_HOST", None)
+    with JGrantsStandin(make_subsidies(12, 1, now=NOW), now=NOW) as standin:
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "sync", "jgrants", "--keyword", "補助金", "--keyword",
+                               "事業", "-q"], env={**env, "ADVISOR_JGRANTS_BASE_URL": standin.base_url},
+                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr
+        calls = {standin.get(i)["title"]: standin.get(i) for i in standin.ids}
+    settings = Settings(corpus_dir=small_corpus, data_dir=tmp_path / "data", today=NOW.date(),
+                        database_url=f"sqlite:///{tmp_path / 'web.db'}", rate_limit="1000/minute")
+    with TestClient(create_app(settings, warm_up=False)) as web:
+        every = web.get("/api/programs").json()
+        open_ = web.get("/api/programs", params={"status": "受付中"}).json()
+        assert web.get("/api/programs", params={"status": "締切間近"}).status_code == 422
+    synced = [p for p in every if p["name"] in calls]
+    assert len(synced) == len(calls)
+    day = NOW.date()  # status is by day, in JST: open from the first day of the period to the last
+
+    def jst_day(value):
+        return parse_datetime(value).astimezone(JST).date()
+
+    expected_open = {t for t, c in calls.items()
+                     if jst_day(c["acceptance_start_datetime"]) <= day <= jst_day(c["acceptance_end_datetime"])}
+    assert expected_open and {p["name"] for p in open_} == expected_open
+    one = next(p for p in open_)
+    assert one["fields"]["deadline"]["source"].startswith("jgrants_") and one["status"] == "受付中"
+
+    # 「〇〇県で従業員N人、今申請できる補助金は？」: the catalogue's table of calls open today for that area and size,
+    # each with its 受付期間, every cell cited.
+    from bot.engine import Advisor
+
+    advisor = Advisor(settings)
+    pick = next(c for t, c in calls.items() if t in expected_open and c["target_area_search"] not in ("全国",)
+                and isinstance(c["target_area_search"], str) and c["target_area_search"].endswith("県"))
+    pref = pick["target_area_search"]
+    answer = advisor.ask(f"{pref}で従業員3人、今申請できる補助金は？")
+    assert not answer.refused and pick["title"] in answer.answer and "申請締切" in answer.answer, answer.answer
+    for title, call in calls.items():
+        if title in answer.answer:
+            areas = call["target_area_search"] if isinstance(call["target_area_search"], list) \
+                else [call["target_area_search"]]
+            assert title in expected_open and (pref in areas or "全国" in areas or not any(
+                a.endswith(("都", "道", "府", "県")) for a in areas)), title
+    assert all(c.source.startswith("jgrants_") for c in answer.citations)
+
+    # The finder reads a call's area and employee band: a 60-person firm is not offered a 20名以下 call, nor
+    # a business in 福岡県 one for another prefecture.
+    result = advisor.find("福岡県の会社で従業員は60人です。使える補助金を探しています", ask=False)
+    for listed in result.programs:
+        call = calls.get(listed.name)
+        if call is None:
+            continue
+        areas, band = call["target_area_search"], call["target_number_of_employees"]
+        areas = areas if isinstance(areas, list) else [areas]
+        assert any(a in ("全国", "福岡県", "九州・沖縄地方") for a in areas), (listed.name, areas)
+        assert band in ("従業員数の制約なし", "100名以下", "300名以下", "900名以下", "901名以上"), (listed.name, band)

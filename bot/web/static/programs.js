@@ -19,7 +19,7 @@
 
   var els = {
     head: $("head"), rows: $("rows"), count: $("count"), text: $("filter-text"), kind: $("filter-kind"),
-    year: $("filter-year"), fresh: $("filter-new"), panel: $("source-panel"), panelTitle: $("panel-title"),
+    year: $("filter-year"), fresh: $("filter-new"), open: $("filter-open"), panel: $("source-panel"), panelTitle: $("panel-title"),
     panelMeta: $("panel-meta"), panelBody: $("panel-body"), panelClose: $("panel-close"), backdrop: $("backdrop")
   };
   var state = { programs: [], sortKey: null, sortDir: 1, opener: null, request: 0 };
@@ -73,7 +73,9 @@
     var kind = els.kind.value;
     var year = els.year.value;
     var fresh = els.fresh.checked;
+    var open = els.open.checked;
     return state.programs.filter(function (p) {
+      if (open && p.status !== "受付中") return false;
       if (kind && !(p.fields.kind && p.fields.kind.value === kind)) return false;
       if (year && budgetLabel(p) !== year) return false;
       if (fresh && !(p.fields.budget && /[（(]新規[）)]/.test(p.fields.budget.value))) return false;

@@ -169,7 +169,7 @@ class ProgramOut(BaseModel):
     status: str | None = Field(default=None, description="申請締切の日付から見た受付状況（受付中・受付終了・公募予定）")
 
 
-@router.get("/api/programs", response_model=list[ProgramOut],
+@router.get("/api/programs", response_model=list[ProgramOut], responses={422: _problem("不明な受付状況 (unknown status)")},
             summary="事業の一覧（各項目に資料と行番号の出典つき） (the program catalogue, every field cited)")
 def programs(engine: Engine, status: Annotated[Literal["受付中", "受付終了", "公募予定"] | None, Query(
         description="受付状況で絞り込む（申請締切の日付による。例: 受付中）")] = None) -> list[ProgramOut]:

@@ -7,7 +7,6 @@ touching entries a person has reviewed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from retrieval.catalogue.check import load_documents
 from retrieval.catalogue.layouts import LAYOUTS
 from retrieval.catalogue.layouts.text import join_lines, program_nicknames
-from retrieval.catalogue.model import CATALOGUE, Catalogue, CatalogueError, Cited, Program, name_key
+from retrieval.catalogue.model import CATALOGUE, PROGRAM_NAME_RE, Catalogue, CatalogueError, Cited, Program, name_key
 from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary
 from retrieval.text import nfkc
@@ -72,7 +71,7 @@ def _mentions(doc: Document, glossary: Glossary, known: set[str]) -> list[Progra
     out = []
     for official, _ in sorted(glossary.programs.items()):
         key = name_key(official)
-        if not re.search(r"(事業|補助金|制度|助成金|税制)$", nfkc(official)) or key in known or any(
+        if not PROGRAM_NAME_RE.search(nfkc(official)) or key in known or any(
                 k.startswith(key) for k in known):
             continue
         for n in range(1, len(doc.lines) + 1):

@@ -6,7 +6,6 @@ entry; the program headings are found with the same layout readers the builder u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from retrieval.catalogue.layouts import koubo
 from retrieval.catalogue.layouts.budget_sheet import BUDGET_RE, find_sheets, find_subprograms
 from retrieval.catalogue.layouts.white_paper import find_measures
-from retrieval.catalogue.model import FIELDS, KINDS, Catalogue, name_key
+from retrieval.catalogue.model import FIELDS, KINDS, PROGRAM_NAME_RE, Catalogue, name_key
 from retrieval.corpus import corpus_files
 from retrieval.glossary import Glossary
 from retrieval.loaders import LoadError, load
@@ -163,7 +162,7 @@ def program_mentions(docs: dict[str, Document], glossary: Glossary) -> list[str]
                 names.setdefault(name_key(m.name), m.name)
     joined = {src: squash("".join(doc.lines)) for src, doc in docs.items()}
     for official in glossary.programs:
-        if re.search(r"(事業|補助金|制度|助成金|税制)$", nfkc(official)) and any(
+        if PROGRAM_NAME_RE.search(nfkc(official)) and any(
                 squash(official) in text for text in joined.values()):
             names.setdefault(name_key(official), official)
     return list(names.values())

@@ -7,6 +7,7 @@ document is laid out.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,10 @@ from retrieval.text import dates_in, squash
 CATALOGUE = "programs.yaml"
 FIELDS: tuple[str, ...] = ("ministry", "division", "kind", "budget", "purpose", "target", "support", "cap",
                            "rate", "period", "deadline", "outcomes", "contact")
+# A glossary entry named like a program of its own (not a 枠 or a nickname): the catalogue must hold it when a
+# document names it (build) and is checked for it (check).
+PROGRAM_NAME_RE = re.compile(r"(事業|補助金|制度|助成金|税制)$")
+
 FIELD_LABELS: dict[str, str] = {
     "ministry": "府省庁", "division": "担当課", "kind": "種別", "budget": "予算額", "purpose": "事業目的",
     "target": "対象者", "support": "支援内容", "cap": "補助上限", "rate": "補助率", "period": "事業期間",

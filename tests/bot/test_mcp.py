@@ -64,3 +64,36 @@ def test_every_tool_returns_the_cli_json_shape(advisor):
     check_shapes("find", json.dumps(found, ensure_ascii=False))
     assert any(line["cited"] for line in source["lines"]) and source["source"] == rows[0]["source"]
     assert outside.is_error and "資料が見つかりません" in outside.content[0].text
+
+
+@pytest.mark.subprocess
+def test_the_streamable_http_transport_serves_the_same_tools(corpus_settings):
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ADVISOR_DATA_DIR": str(corpus_settings.data_dir),
+           "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir)}
+    env.pop("CHROMA_HOST", None)
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "mcp", "--transport", "streamable-http", "--port",
+                               str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+
+        async def session():
+            async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=120) as client:
+                return await client.list_tools(), await client.call_tool("ask", {"question": "IT導入補助金の補助率は？"})
+
+        tools, answer = asyncio.run(session())
+        assert {t.name for t in tools.tools} == TOOLS and _structured(answer)["citations"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -127,7 +127,8 @@ class Advisor:
             vocabulary = Vocabulary.load(self.settings.glossary_path)
             self._finder = Finder(self.catalogue.programs, vocabulary,
                                   self.settings.corpus_dir, search=lambda text: self.retriever.search(text, k=30),
-                                  min_similarity=self.settings.min_similarity, llm=self._finder_llm(vocabulary))
+                                  min_similarity=self.settings.min_similarity, llm=self._finder_llm(vocabulary),
+                                  today=lambda: self.settings.today_date)
         return self._finder
 
     def _finder_llm(self, vocabulary):

@@ -8,6 +8,7 @@ answer fills.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.finder.match import CIRCUMSTANCE_WORDS, SME_EXPLICIT, CatalogueProgram,
 from bot.finder.profile import Profile, Vocabulary, apply_size_rules, extract, size_needs_capital
 from bot.schema import Citation
 from bot.turns import asked_field
+from retrieval.catalogue.model import call_status
 from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary
 from retrieval.loaders import load
@@ -76,8 +78,9 @@ class Finder:
 
     def __init__(self, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary, corpus_dir: Path,
                  search: Callable[[str], Sequence[Hit]] | None = None, min_similarity: float = 0.0,
-                 llm: FinderLLM | None = None) -> None:
+                 llm: FinderLLM | None = None, today: Callable[[], datetime.date] = datetime.date.today) -> None:
         self.programs = list(programs)
+        self.today = today  # a call whose 受付期間 has ended is not offered; one not yet open says so
         self.llm = llm  # reads plain words and judges candidates (bot/finder/llm_assist.py); None: rules only
         self.vocabulary = vocabulary
         self.corpus_dir = corpus_dir
@@ -140,7 +143,7 @@ class Finder:
         said = " ".join(t.get("content", "") for t in turns if t.get("role") == "user")
         matches = rank(profile, self.programs, self.vocabulary, relevance=self.relevance(said),
                        said=self.said_words(said))
-        matches = [m for m in (self._cited(m) for m in matches) if m is not None]
+        matches = [m for m in (self._cited(m) for m in matches) if m is not None and self._status(m) != "受付終了"]
         facet = self.next_question(profile, matches, asked) if ask else None
         if self.llm is not None and matches and not notice:
             matches, notice = self._judged(said, profile, matches)
@@ -206,6 +209,10 @@ class Finder:
         m.reasons = [r for r in m.reasons if r.fields]
         return m if m.reasons else None
 
+    def _status(self, m: Match) -> str | None:
+        deadline = m.program.fields.get("deadline")
+        return call_status(deadline.value, self.today()) if deadline is not None else None
+
     def _program(self, m: Match) -> FinderProgram:
         reasons = [FinderReason(text=r.text + "：「" + _excerpt(m.program.fields[r.fields[0]].value, r.words) + "」",
                                 citations=[self._citation(m.program, f, n) for n, f in enumerate(r.fields, 1)])
@@ -214,6 +221,9 @@ class Finder:
         amounts = [FinderReason(text=f"{labels[f]}: {m.program.fields[f].value}",
                                 citations=[self._citation(m.program, f, 1)])
                    for f in ("cap", "rate", "budget") if f in m.program.fields]
+        if status := self._status(m):  # a call with dates: whether it can be applied for today, and until when
+            amounts.append(FinderReason(text=f"{status}（受付期間・締切: {m.program.fields['deadline'].value}）",
+                                        citations=[self._citation(m.program, "deadline", 1)]))
         return FinderProgram(name=m.program.name, score=round(m.score, 2), reasons=reasons,
                              to_check=list(dict.fromkeys(m.to_check)), amounts=amounts, fit=m.fit)
 

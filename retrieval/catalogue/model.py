@@ -92,14 +92,7 @@ class Program(BaseModel):
         the schedule is published elsewhere): the last date passed means closed; a first date still to come of
         a span (「4月1日～5月12日」) means not open yet."""
         c = self.fields.get("deadline")
-        dates = dates_in(c.value) if c else []
-        if not dates:
-            return None
-        if today > max(dates):
-            return "受付終了"
-        if len(dates) > 1 and today < min(dates):
-            return "公募予定"
-        return "受付中"
+        return call_status(c.value, today) if c else None
 
     def names(self) -> list[str]:
         return [self.name, *self.nicknames]
@@ -108,6 +101,18 @@ class Program(BaseModel):
         """Does `text` (NFKC, spaces ignored) name this program exactly, by official name or nickname?"""
         key = name_key(text)
         return any(key == name_key(n) for n in self.names())
+
+
+def call_status(deadline: str, today: datetime.date) -> str | None:
+    """受付中, 受付終了 or 公募予定 of a deadline as written (「2026年12月1日 ～ 2027年1月29日」), by day."""
+    dates = dates_in(deadline)
+    if not dates:
+        return None
+    if today > max(dates):
+        return "受付終了"
+    if len(dates) > 1 and today < min(dates):
+        return "公募予定"
+    return "受付中"
 
 
 @dataclass

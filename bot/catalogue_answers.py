@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.finder.match import employee_band
-from bot.finder.profile import PREFECTURES
+from bot.finder.match import admits_employees
 from bot.schema import MARKER_RE, Answer, Citation, RetrievedPassage
+from retrieval.areas import areas
 from retrieval.catalogue import FIELD_LABELS, Catalogue, Cited, Program, named_spans
 from retrieval.corpus import Manifest
 from retrieval.loaders import LoadError, load
@@ -155,7 +155,7 @@ class CatalogueAnswers:
                 break
         if _OPEN_RE.search(q):
             filters["open"] = "受付中"
-        if area := next((p for p in PREFECTURES if p in q), None):
+        if area := next((p for p in areas().prefectures if p in q.replace("東京都", "東京")), None):
             filters["area"] = area
         if m := _EMPLOYEES_RE.search(q):
             filters["employees"] = m.group(1)
@@ -200,6 +200,8 @@ class CatalogueAnswers:
     def table(self, request: Request, hits: list[Hit]) -> Answer | None:
         """The cited table for a parsed request; None when too few programs pass (the next route answers)."""
         rows = self.select(request)
+        if not rows and request.kind == "list" and "open" in request.filters:
+            return self._none_open(request, hits)
         if len(rows) < (2 if request.kind == "comparison" else 1):
             return None
         citations: dict[tuple[str, int, int], Citation] = {}
@@ -239,6 +241,20 @@ class CatalogueAnswers:
         text = "\n".join([intro, "", *table, "", *notes])
         ordered = sorted(citations.values(), key=lambda c: c.n)
         answer = Answer(answer=text, refused=False, citations=ordered,
+                        retrieved=[RetrievedPassage.of(h.passage, score=h.score) for h in hits])
+        answer.hits = hits
+        return answer
+
+    def _none_open(self, request: Request, hits: list[Hit]) -> Answer:
+        """No call the catalogue holds is open today under the asked conditions. Passages cannot say what is
+        open today (they would quote a call elsewhere or a closed one as if it applied), so this is said plainly,
+        with the conditions read and where to look next."""
+        intro = self._intro(request, [])
+        conditions = intro.removeprefix("登録資料に記載のある").split("事業は次の")[0]
+        text = (f"登録されている資料と公募情報には、{conditions}事業は見つかりませんでした。"
+                "公募情報は最後に同期した時点のものです。最新の公募はjGrants（https://www.jgrants-portal.go.jp/）で"
+                "ご確認いただくか、最寄りのよろず支援拠点にご相談ください。")
+        answer = Answer(answer=text, refused=True, citations=[],
                         retrieved=[RetrievedPassage.of(h.passage, score=h.score) for h in hits])
         answer.hits = hits
         return answer
@@ -359,11 +375,9 @@ def _passes(p: Program, filters: dict[str, str], catalogue: Catalogue, today: da
     if "open" in filters and (today is None or p.status(today) != "受付中"):
         return False
     target = p.fields["target"].value if "target" in p.fields else ""
-    if "area" in filters:
-        named = {pref for pref in PREFECTURES if pref in p.name + target}
-        if named and filters["area"] not in named:
-            return False  # a program for another prefecture (one naming none is for everywhere)
-    if "employees" in filters and (band := employee_band(target)) is not None and int(filters["employees"]) > band:
+    if "area" in filters and not areas().admits(p.name + " " + target, filters["area"]):
+        return False  # for another prefecture or region (one naming none, or 全国, is for everywhere)
+    if "employees" in filters and not admits_employees(target, int(filters["employees"])):
         return False
     if "topic" in filters:
         key = squash(filters["topic"])

@@ -298,8 +298,9 @@ def sync_jgrants(ctx: click.Context, keywords: tuple[str, ...], open_only: bool,
     for line in report.skipped:
         click.echo(f"skipped: {line}", err=True)
     click.echo(f"jGrants: {report.listed} calls listed, {report.fetched} fetched, {report.resumed} resumed, "
-               f"{report.unchanged} unchanged; {len(report.committed)} corpus files written ({CREDIT})")
-    if report.committed and not no_index:
+               f"{report.unchanged} unchanged; {len(report.committed)} corpus files written, "
+               f"{len(report.removed)} removed (calls no longer listed) ({CREDIT})")
+    if (report.committed or report.removed) and not no_index:
         ctx.invoke(index, rebuild=False, quiet=quiet)
         ctx.invoke(catalogue_build, out=None, dry_run=False, redraft=())
 

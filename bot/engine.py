@@ -118,6 +118,16 @@ class Advisor:
         return self._catalogue_answers
 
     @property
+    def call_notes(self):
+        """受付中/受付終了 of the calls a passage answer quotes (bot/call_notes.py); built once."""
+        if not hasattr(self, "_call_notes"):
+            from bot.call_notes import CallNotes
+
+            self._call_notes = CallNotes(self.catalogue, Manifest.load(self.settings.corpus_dir),
+                                         self.settings.corpus_dir, today=lambda: self.settings.today_date)
+        return self._call_notes
+
+    @property
     def finder(self):
         """The program finder over the catalogue, the glossary's situation words and hybrid search; built once."""
         if not hasattr(self, "_finder"):
@@ -228,7 +238,7 @@ class Advisor:
                 if table is None:
                     continue  # too few programs pass: the next route answers
                 answer = table
-                if route == "catalogue+passages":
+                if route == "catalogue+passages" and not table.refused:
                     passages = yield from self._passages(understood, hits, generative, answerer, persona,
                                                          live=False, streamed=streamed)
                     answer = self.catalogue_answers.combine(table, passages)
@@ -313,7 +323,18 @@ class Advisor:
             draft = generative.answer(query, hits, persona=persona)
         else:
             draft = answerer.answer(query, hits)
-        return self._compose(draft, hits)
+        answer = self._compose(draft, hits)
+        if streamed and answer.answer.split("\n")[:len(streamed)] == streamed:
+            # the call-status lines come after the streamed sentences: pass them on the same way
+            sent = {c.n for c in answer.citations if any(f"[{c.n}]" in line for line in streamed)}
+            for line in answer.answer.split("\n")[len(streamed):]:
+                for c in answer.citations:
+                    if c.n not in sent and f"[{c.n}]" in line:
+                        sent.add(c.n)
+                        yield Event("citation", citation=c)
+                streamed.append(line)
+                yield Event("delta", text=line + "\n")
+        return answer
 
     def _generate(self, parts: Iterator, hits: list[Hit], streamed: list[str]):
         """Pass a generative answerer's verified sentences on as they come (each citation just before the
@@ -343,6 +364,13 @@ class Advisor:
                     numbers.setdefault(h, len(numbers) + 1)
                 lines.append(_line(sentence, numbers))
             citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+            for note in self.call_notes.for_sources(c.source for c in citations):
+                # a quoted call's deadline read against today: 受付中 / 受付終了 / 公募予定
+                n = len(citations) + 1
+                c = note.deadline
+                citations.append(Citation(n=n, source=c.source, title=note.title, section=note.program,
+                                          start_line=c.start_line, end_line=c.end_line, text="\n".join(note.lines)))
+                lines.append(f"〔受付状況〕{note.text()}[{n}]")
             answer = Answer(answer="\n".join(lines), refused=False, citations=citations, retrieved=retrieved)
         answer.notice = draft.notice or None
         answer.hits = hits

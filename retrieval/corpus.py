@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -59,10 +60,16 @@ class Manifest:
     def add(self, entry: ManifestEntry, corpus_dir: Path) -> None:
         """Record a document and write the manifest back, keeping every other entry."""
         self.entries[entry.file] = entry
+        self.save(corpus_dir)
+
+    def save(self, corpus_dir: Path) -> None:
+        """Write the manifest whole (to a temporary file first, so a reader never sees half of it). Callers
+        that record many documents (a sync) put them in memory and save once."""
         docs = [{k: v for k, v in vars(e).items() if v} for e in self.entries.values()]
-        (corpus_dir / MANIFEST).write_text(
-            yaml.safe_dump({"documents": docs}, allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
+        path = corpus_dir / MANIFEST
+        tmp = path.with_name("." + MANIFEST + ".tmp")
+        tmp.write_text(yaml.safe_dump({"documents": docs}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 ORIGINALS = "originals"
@@ -79,11 +86,13 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def add_document(path: Path, corpus_dir: Path, title: str | None = None, publisher: str = "",
-                 fiscal_year: str = "", kind: str = "", **identity: str) -> Path:
+                 fiscal_year: str = "", kind: str = "", manifest: Manifest | None = None, **identity: str) -> Path:
     """Put a txt/md/pdf/html file into the corpus as text a person can open at the cited lines.
 
     PDFs and HTML are converted once (text layer, page numbers and repeated headers dropped); the
     original is kept under corpus/originals/. Raises LoadError, naming the file, when it has no text.
+    With `manifest`, the entry is recorded there and the caller saves it (once for many documents);
+    without, the manifest file is updated now.
     """
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES | CONVERTIBLE_SUFFIXES:
@@ -106,13 +115,26 @@ def add_document(path: Path, corpus_dir: Path, title: str | None = None, publish
     found = read_identity(text.splitlines())
     given = {k: v for k, v in identity.items() if v}
     year = re.search(r"(20\d\d)", found.program)
-    Manifest.load(corpus_dir).add(ManifestEntry(
+    entry = ManifestEntry(
         file=target.name, title=title or found.label() or first_line[:80], publisher=publisher,
         fiscal_year=fiscal_year or (f"{year.group(1)}年度" if year else ""), kind=kind or found.kind,
         original=original, program=given.get("program", found.program), track=given.get("track", found.track),
         round=given.get("round", found.round), date=given.get("date", found.date),
-    ), corpus_dir)
+    )
+    if manifest is not None:
+        manifest.entries[entry.file] = entry
+    else:
+        Manifest.load(corpus_dir).add(entry, corpus_dir)
     return target
+
+
+def remove_document(file: str, corpus_dir: Path, manifest: Manifest) -> None:
+    """Take a document out of the corpus: its text, its kept original and its manifest entry (the caller
+    saves the manifest). The next `advisor index` drops its passages."""
+    entry = manifest.entries.pop(file, None)
+    (corpus_dir / file).unlink(missing_ok=True)
+    if entry is not None and entry.original:
+        (corpus_dir / entry.original).unlink(missing_ok=True)
 
 
 def convert_dropped_documents(corpus_dir: Path) -> tuple[list[Path], list[str]]:

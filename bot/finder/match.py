@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.finder.profile import PREFECTURES, Profile, Vocabulary
+from bot.finder.profile import Profile, Vocabulary
+from retrieval.areas import areas
 from retrieval.text import nfkc
 
 # Fields that say what a program is for; where a goal's words must stand for the goal to count.
@@ -173,9 +174,11 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
                 return Match(program=program, score=0.0, excluded=True)
 
     # Region: a program for one area fits only there.
-    regions = [p for p in PREFECTURES if p in name_text + " " + target]
-    if regions:
-        if profile.region and any(r in profile.region for r in regions):
+    places = areas().named(name_text + " " + target)  # prefectures, with a region's expanded
+    if places:
+        regions = [w for w in (*areas().regions, *areas().prefectures) if w in name_text + " " + target]
+        if profile.region and (any(r in profile.region for r in places)
+                               or profile.region in name_text + " " + target):
             m.score += 2.0
             m.reasons.append(Reason(f"{profile.region}の事業者が対象です", tuple(_having(fields, regions)),
                                     tuple(regions)))
@@ -209,9 +212,9 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             m.score -= 2.0
             m.to_check.append("大企業が対象に含まれるか")
     # An employee band the target states (a call's 「対象従業員数: 20名以下」): a larger business does not fit.
+    if profile.employees is not None and not admits_employees(target, profile.employees):
+        return Match(program=program, score=0.0, excluded=True)
     if (band := employee_band(target)) is not None:
-        if profile.employees is not None and profile.employees > band:
-            return Match(program=program, score=0.0, excluded=True)
         if profile.employees is not None:
             m.score += 0.5
             m.reasons.append(Reason(f"従業員{band}人以下が対象です（{profile.employees}人）", ("target",),
@@ -277,9 +280,22 @@ def _having(fields: Mapping[str, CatalogueField], words: Sequence[str],
 
 
 _BAND_RE = re.compile(r"(?:従業員|従業者|対象従業員数)[^0-9。]{0,8}?(\d{1,5})\s*(?:名|人)以下")
+_FLOOR_RE = re.compile(r"(?:従業員|従業者|対象従業員数)[^0-9。]{0,8}?(\d{1,5})\s*(?:名|人)以上")
 
 
 def employee_band(target: str) -> int | None:
     """The most employees a target admits (「対象従業員数: 20名以下」 -> 20); None when it states no band."""
     m = _BAND_RE.search(nfkc(target or ""))
     return int(m.group(1)) if m else None
+
+
+def employee_floor(target: str) -> int | None:
+    """The fewest employees a target admits (「対象従業員数: 901名以上」 -> 901); None when it states none."""
+    m = _FLOOR_RE.search(nfkc(target or ""))
+    return int(m.group(1)) if m else None
+
+
+def admits_employees(target: str, employees: int) -> bool:
+    """Does the target's stated band (if any) admit a business of `employees`?"""
+    band, floor = employee_band(target), employee_floor(target)
+    return (band is None or employees <= band) and (floor is None or employees >= floor)

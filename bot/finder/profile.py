@@ -14,14 +14,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from retrieval.areas import areas
 from retrieval.text import nfkc, yen_amounts
 
-PREFECTURES = [
-    "北海道", "青森", "岩手", "宮城", "秋田", "山形", "福島", "茨城", "栃木", "群馬", "埼玉", "千葉",
-    "東京", "神奈川", "新潟", "富山", "石川", "福井", "山梨", "長野", "岐阜", "静岡", "愛知", "三重",
-    "滋賀", "京都", "大阪", "兵庫", "奈良", "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島",
-    "香川", "愛媛", "高知", "福岡", "佐賀", "長崎", "熊本", "大分", "宮崎", "鹿児島", "沖縄"
-]
 # Areas the documents tie to programs (能登半島地震, 令和2年7月豪雨 in 人吉・球磨) and a few big areas.
 REGION_WORDS = {"能登": "石川", "輪島": "石川", "珠洲": "石川", "人吉": "熊本", "球磨": "熊本", "東北": None,
                 "三陸": None, "被災地": None}
@@ -275,15 +270,15 @@ def _capital(text: str, bare: bool) -> int | None:
 def prefecture_name(name: str) -> str | None:
     """「福島」「福島県」 -> 「福島県」; None for anything that is not a prefecture."""
     name = name.strip()
-    stem = name if name in PREFECTURES else re.sub(r"[都道府県]$", "", name)
-    if stem not in PREFECTURES:
+    stem = name if name in areas().prefectures else re.sub(r"[都道府県]$", "", name)
+    if stem not in areas().prefectures:
         return None
     return stem + ("" if stem == "北海道" else "都" if stem == "東京" else "府" if stem in {"京都", "大阪"} else "県")
 
 
 def _region(text: str) -> str | None:
     best: tuple[int, str] | None = None
-    for name in PREFECTURES:
+    for name in areas().prefectures:
         pos = text.find(name)
         if pos >= 0 and (best is None or pos < best[0]):
             best = (pos, prefecture_name(name) or name)

@@ -77,6 +77,19 @@ def _plain(html: str) -> str:
     return soup.get_text("")
 
 
+LINK_LABEL = "jGrantsのページ"
+
+
+def portal_link(lines: list[str]) -> str | None:
+    """The call's jGrants page as its record states it (None for any other document)."""
+    if not lines or not lines[0].startswith(HEADER):
+        return None
+    for line in lines[1:]:
+        if line.startswith(LINK_LABEL + ": "):
+            return line.removeprefix(LINK_LABEL + ": ").strip()
+    return None
+
+
 def render(detail: dict[str, Any], fetched: datetime.date) -> str:
     """The call's record text (ends with a newline)."""
     title = _text(detail.get("title") or detail.get("name"))
@@ -92,7 +105,7 @@ def render(detail: dict[str, Any], fetched: datetime.date) -> str:
             value = _yen(raw) if key == "subsidy_max_limit" else _text(raw)
         if value:
             lines.append(f"{label}: {value}")
-    lines.append(f"jGrantsのページ: {PORTAL_URL.format(id=detail['id'])}")
+    lines.append(f"{LINK_LABEL}: {PORTAL_URL.format(id=detail['id'])}")
     if detail.get("front_subsidy_detail_page_url"):
         lines.append(f"詳細ページ: {detail['front_subsidy_detail_page_url']}")
     if detail.get("inquiry_url"):

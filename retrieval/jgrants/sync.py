@@ -5,7 +5,11 @@
    the data dir (record text and attached PDFs) one call at a time, so an interrupted run resumes where it
    stopped and fetches nothing twice.
 3. Commit, only when every fetch succeeded: records and converted 公募要領 into the corpus and manifest (the
-   same loader as `advisor add`), then the state. A failure before this leaves the corpus as it was.
+   same loader as `advisor add`; the manifest is written once), then the state. A failure before this leaves
+   the corpus as it was.
+4. Remove: a call an earlier run of the same sweep (keywords, filters, open-only) listed and this one does not
+   has been withdrawn or, for an open-only sweep, has closed: its record and attachments leave the corpus.
+   Calls that only another sweep listed are left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from retrieval.corpus import Manifest, ManifestEntry, add_document
+from retrieval.corpus import Manifest, ManifestEntry, add_document, remove_document
 from retrieval.jgrants.client import JGrantsClient
 from retrieval.jgrants.record import render
 from retrieval.loaders import LoadError
@@ -41,6 +45,7 @@ class SyncReport:
     resumed: int = 0  # details an interrupted run had already staged
     unchanged: int = 0
     committed: list[str] = field(default_factory=list)  # corpus files written
+    removed: list[str] = field(default_factory=list)  # corpus files of calls the sweep no longer lists
     skipped: list[str] = field(default_factory=list)  # attachments that could not be read, with why
 
 
@@ -48,6 +53,13 @@ def fingerprint(item: dict[str, Any]) -> str:
     """What the listing says of a call; a change means its detail is fetched again."""
     return hashlib.sha256(json.dumps({k: item.get(k) for k in LISTED}, sort_keys=True,
                                      ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def sweep_key(keywords: Iterable[str], open_only: bool, filters: dict[str, str]) -> str:
+    """What a run asked for: two runs with the same key list the same calls unless jGrants changed."""
+    asked = {"keywords": sorted(keywords), "open_only": open_only,
+             "filters": {k: v for k, v in sorted(filters.items()) if v}}
+    return hashlib.sha256(json.dumps(asked, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def record_file(subsidy_id: str) -> str:
@@ -73,7 +85,9 @@ class JGrantsSync:
             **filters: str) -> SyncReport:
         report = SyncReport()
         listing: dict[str, dict[str, Any]] = {}
-        for keyword in dict.fromkeys(k.strip() for k in keywords if k.strip()):
+        swept = list(dict.fromkeys(k.strip() for k in keywords if k.strip()))
+        sweep = sweep_key(swept, open_only, filters)
+        for keyword in swept:
             for item in self.client.search(keyword, acceptance=open_only, **filters):
                 listing.setdefault(str(item["id"]), item)
         report.listed = len(listing)
@@ -86,8 +100,20 @@ class JGrantsSync:
                 continue
             self._stage(self.client.detail(subsidy_id), fingerprint(listing[subsidy_id]))
             report.fetched += 1
+        manifest = Manifest.load(self.corpus_dir)
         for subsidy_id in todo:
-            self._commit(subsidy_id, known, report)
+            self._commit(subsidy_id, known, manifest, report)
+        for subsidy_id in listing.keys() - set(todo):
+            known[subsidy_id]["sweep"] = sweep  # unchanged, and still listed by this sweep
+        for subsidy_id in [i for i, call in known.items() if i not in listing and call.get("sweep") == sweep]:
+            for name in known.pop(subsidy_id).get("files", []):
+                remove_document(name, self.corpus_dir, manifest)
+                report.removed.append(name)
+        for subsidy_id in todo:
+            known[subsidy_id]["sweep"] = sweep
+        if todo or report.removed:
+            self.corpus_dir.mkdir(parents=True, exist_ok=True)
+            manifest.save(self.corpus_dir)
         self._write_state(known)
         shutil.rmtree(self.staging, ignore_errors=True)
         return report
@@ -121,7 +147,8 @@ class JGrantsSync:
 
     # --- commit ---------------------------------------------------------------------------------------
 
-    def _commit(self, subsidy_id: str, known: dict[str, dict[str, Any]], report: SyncReport) -> None:
+    def _commit(self, subsidy_id: str, known: dict[str, dict[str, Any]], manifest: Manifest,
+                report: SyncReport) -> None:
         staged = self.staging / subsidy_id
         meta = json.loads((staged / "staged.json").read_text(encoding="utf-8"))
         title = meta["title"]
@@ -130,15 +157,14 @@ class JGrantsSync:
         tmp = record.with_name("." + record.name + ".tmp")
         shutil.copyfile(staged / record_file(subsidy_id), tmp)
         os.replace(tmp, record)
-        manifest = Manifest.load(self.corpus_dir)
-        manifest.add(ManifestEntry(file=record.name, title=f"{title}（jGrants）", publisher="jGrants", kind=RECORD_KIND,
-                                   program=title, date=self.today.isoformat()), self.corpus_dir)
+        manifest.entries[record.name] = ManifestEntry(file=record.name, title=f"{title}（jGrants）", publisher="jGrants",
+                                                      kind=RECORD_KIND, program=title, date=self.today.isoformat())
         files = [record.name]
         for attachment in meta["attachments"]:
             label = "公募要領" if attachment["kind"] == "application_guidelines" else "交付要綱等"
             try:
                 target = add_document(staged / attachment["file"], self.corpus_dir, title=f"{title}（{label}）",
-                                      kind=label, program=title)
+                                      kind=label, manifest=manifest, program=title)
             except LoadError as exc:
                 report.skipped.append(f"{subsidy_id} {attachment['name']}: {exc}")
                 continue

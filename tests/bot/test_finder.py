@@ -181,3 +181,11 @@ def test_the_capital_is_asked_when_the_employee_count_alone_cannot_say_sme(finde
     assert unknown.question_field != "capital_yen" and "capital_yen" in unknown.profile["unknown"]
     within = finder.find("従業員120人の部品工場です。研究開発をしたい")  # within 300: no need to ask
     assert within.question_field != "capital_yen" and within.profile["size"] == "中小企業"
+
+
+def test_a_call_for_larger_businesses_does_not_admit_a_small_one():
+    from bot.finder.match import admits_employees
+
+    assert not admits_employees("対象従業員数: 901名以上", 10) and admits_employees("対象従業員数: 901名以上", 1200)
+    assert not admits_employees("対象従業員数: 20名以下", 60) and admits_employees("対象従業員数: 20名以下", 20)
+    assert admits_employees("対象従業員数: 従業員数の制約なし", 5000)

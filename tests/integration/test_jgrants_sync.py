@@ -1,6 +1,7 @@
 """`advisor sync jgrants` against the local jGrants stand-in: the real HTTP client, staging and commit."""
 
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -109,6 +110,35 @@ def test_a_failed_listing_changes_nothing(tmp_path):
     assert not (tmp_path / "corpus").exists()
 
 
+def test_a_call_withdrawn_from_jgrants_leaves_the_corpus_but_another_sweeps_calls_stay(tmp_path, monkeypatch):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    saves = []
+    real_save = Manifest.save
+    monkeypatch.setattr(Manifest, "save", lambda self, d: (saves.append(d), real_save(self, d))[1])
+    with JGrantsStandin(make_subsidies(12, 4, now=NOW), now=NOW) as standin:
+        first = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+        assert len(first.committed) == 16 and len(saves) == 1  # one manifest write for the whole sync
+        with_pdf = next(i for i in standin.ids if any((corpus / "originals").glob(f"jgrants_{i}_*.pdf")))
+        plain = next(i for i in standin.ids if not any((corpus / "originals").glob(f"jgrants_{i}_*.pdf")))
+        before = {p.name for p in corpus_files(corpus)}
+        standin.remove(with_pdf)
+        standin.remove(plain)
+
+        # A narrower sweep does not list most calls: it removes none of those the full sweep brought.
+        narrow = JGrantsSync(client(standin), corpus, data, NOW.date()).run(["補助金"], progress=False,
+                                                                            target_area_search="福岡県")
+        assert narrow.removed == []
+
+        again = JGrantsSync(client(standin), corpus, data, NOW.date()).run(KEYWORDS, progress=False)
+    gone = {p for p in before if p.startswith((f"jgrants_{with_pdf}.", f"jgrants_{with_pdf}_", f"jgrants_{plain}."))}
+    assert len(gone) >= 3 and sorted(again.removed) == sorted(gone)
+    assert {p.name for p in corpus_files(corpus)} == before - gone
+    assert not any((corpus / "originals").glob(f"jgrants_{with_pdf}_*"))
+    assert not gone & set(Manifest.load(corpus).entries)
+    assert with_pdf not in json.loads((data / "jgrants" / "state.json").read_text(encoding="utf-8"))
+    assert (again.fetched, again.unchanged) == (0, 10)
+
+
 @pytest.mark.subprocess
 def test_the_cli_syncs_and_says_so_and_a_down_api_is_a_clear_error(tmp_path):
     env = {**os.environ, "ADVISOR_CORPUS_DIR": str(tmp_path / "corpus"), "ADVISOR_DATA_DIR": str(tmp_path / "data"),
@@ -178,6 +208,18 @@ def test_synced_calls_reach_the_catalogue_and_programs_filter_by_status(tmp_path
             assert title in expected_open and (pref in areas or "全国" in areas or not any(
                 a.endswith(("都", "道", "府", "県")) for a in areas)), title
     assert all(c.source.startswith("jgrants_") for c in answer.citations)
+
+    # A passage answer that quotes a call says whether it can be applied for today, with its period (cited to
+    # the record's line) and its jGrants page: a closed call's deadline is not quoted as if it were open.
+    closed = next(t for t, c in calls.items() if jst_day(c["acceptance_end_datetime"]) < day)
+    answer = advisor.ask(f"{closed}の補助対象経費を教えてください")
+    record = f"jgrants_{calls[closed]['id']}.txt"
+    assert not answer.refused and any(c.source.startswith(f"jgrants_{calls[closed]['id']}") for c in answer.citations)
+    [status] = [line for line in answer.answer.split("\n") if line.startswith(f"〔受付状況〕{closed}：")]
+    assert status.startswith(f"〔受付状況〕{closed}：受付終了（受付期間・締切: ") and \
+        f"https://www.jgrants-portal.go.jp/grants/view/{calls[closed]['id']}" in status, answer.answer
+    [cited] = [c for c in answer.citations if status.endswith(f"[{c.n}]")]
+    assert cited.source == record and cited.text.startswith("受付期間: ")
 
     # The finder reads a call's area and employee band: a 60-person firm is not offered a 20名以下 call, nor
     # a business in 福岡県 one for another prefecture.

@@ -166,7 +166,18 @@ def test_synced_calls_reach_the_catalogue_and_programs_filter_by_status(tmp_path
     env = {**os.environ, "ADVISOR_CORPUS_DIR": str(small_corpus), "ADVISOR_DATA_DIR": str(tmp_path / "data"),
            "ADVISOR_JGRANTS_MIN_INTERVAL": "0", "ADVISOR_TODAY": NOW.date().isoformat()}
     env.pop("CHROMA_HOST", None)
-    with JGrantsStandin(make_subsidies(12, 1, now=NOW), now=NOW) as standin:
+    subsidies = make_subsidies(12, 1, now=NOW)
+    # Four IT calls open today around 福岡県: for the prefecture, for its region, for a neighbour, for large firms.
+    it_calls = {"FUKUOKA": ("福岡県", "20名以下"), "KYUSHU": ("九州・沖縄地方", "50名以下"),
+                "SAGA": ("佐賀県", "従業員数の制約なし"), "LARGE": ("九州・沖縄地方", "901名以上")}
+    for key, (area, band) in it_calls.items():
+        subsidies.append({**subsidies[0], "id": f"a0W{key}00001"[:18], "title": f"令和8年度 {key} ITツール導入補助金",
+                          "target_area_search": area, "target_area_detail": f"{area}内に事業所を有すること",
+                          "target_number_of_employees": band, "use_purpose": "設備整備・IT導入をしたい",
+                          "acceptance_start_datetime": (NOW - datetime.timedelta(days=10)).isoformat(),
+                          "acceptance_end_datetime": (NOW + datetime.timedelta(days=40)).isoformat(),
+                          "application_guidelines": [], "outline_of_grant": []})
+    with JGrantsStandin(subsidies, now=NOW) as standin:
         done = subprocess.run([sys.executable, "-m", "bot.cli", "sync", "jgrants", "--keyword", "補助金", "--keyword",
                                "事業", "-q"], env={**env, "ADVISOR_JGRANTS_BASE_URL": standin.base_url},
                               capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -208,6 +219,13 @@ def test_synced_calls_reach_the_catalogue_and_programs_filter_by_status(tmp_path
             assert title in expected_open and (pref in areas or "全国" in areas or not any(
                 a.endswith(("都", "道", "府", "県")) for a in areas)), title
     assert all(c.source.startswith("jgrants_") for c in answer.citations)
+
+    # The issue's own question: the IT calls open today for a 10-person firm in 福岡県 (the prefecture's and the
+    # region's), each with its 申請締切, cited to its record; not a neighbour's, nor one for 901名以上.
+    answer = advisor.ask("福岡県で従業員10人、今申請できるIT関係の補助金は？")
+    shown = {key for key in it_calls if f"令和8年度 {key} ITツール導入補助金" in answer.answer}
+    assert shown == {"FUKUOKA", "KYUSHU"}, answer.answer
+    assert "申請締切" in answer.answer and all(c.source.startswith("jgrants_") for c in answer.citations)
 
     # A passage answer that quotes a call says whether it can be applied for today, with its period (cited to
     # the record's line) and its jGrants page: a closed call's deadline is not quoted as if it were open.

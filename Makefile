@@ -55,6 +55,7 @@ check: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev .advisor/state.json
 	$(BIN)/python -m evals.bench
+	$(BIN)/python -m evals.growth
 
 # The quality gates: fail when a metric falls below evals/thresholds*.toml (Q&A, catalogue tables, finder).
 eval: $(VENV)/.installed .advisor/state.json

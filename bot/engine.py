@@ -191,6 +191,11 @@ class Advisor:
         query = self.retriever.build_query("補助率")
         self.answerer  # noqa: B018 - built now (the chat model itself is made on first use)
         self.make_extractive().answer(query, self.retriever.search_query(query, k=max(self.settings.top_k, 10)))
+        # What the first question would otherwise load (catalogue, finder vocabulary, understanding): seconds.
+        self.understander  # noqa: B018
+        self.call_notes  # noqa: B018
+        if self.settings.finder_answers and self.catalogue.programs:
+            self.finder  # noqa: B018
 
     # --- public API ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from retrieval.text import nfkc
+from retrieval.yaml_loader import YAML_LOADER
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Glossary:
     def load(cls, path: Path) -> Glossary:
         if not path.exists():
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
         glossary = cls()
         for item in data.get("programs", []) or []:
             official = str(item["official"])

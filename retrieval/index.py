@@ -25,7 +25,7 @@ from retrieval.chunking import chunk_with_units
 from retrieval.corpus import Manifest, corpus_files
 from retrieval.embedders import Embedder
 from retrieval.loaders import LoadError, content_hash, load
-from retrieval.text import squash, tokenize
+from retrieval.text import remember_tokens, squash, tokenize
 from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
@@ -338,6 +338,9 @@ class PassageIndex:
         import bm25s
 
         every = {r["id"]: _passage_of(r) for r in rows}
+        for r in rows:
+            if not r.get("parent"):
+                remember_tokens(f"{r['section']}\n{r['text']}", r["tokens"])  # what keyword_tokens read
         self.passages = {pid: p for pid, p in every.items() if not p.parent}
         self.units = {pid: p for pid, p in every.items() if p.parent}  # small units, matched for their parent
         self._ids = [r["id"] for r in rows]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import sys
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 # Era start years: 令和N年 = 2018+N, 平成N年 = 1988+N, 昭和N年 = 1925+N.
 ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
@@ -272,7 +273,20 @@ def tokenize(text: str) -> list[str]:
     compounds (so 上限額 also matches 上限), lower-cased; function words and symbols dropped.
     The answerer tokenizes the same passage sentences for question after question, so results are cached.
     """
-    return list(_tokens(text))
+    known = _known.get(text)
+    return list(known) if known is not None else list(_tokens(text))
+
+
+# Tokens the index computed at build time for each passage (section + text, as `keyword_tokens` reads it):
+# the answerer tokenizes those same passages again for every question, and Sudachi is most of its cost.
+_known: dict[str, tuple[str, ...]] = {}
+KNOWN_PASSAGES = 20_000  # beyond this (a corpus 20x the seeds) passages go through the LRU cache like any text
+
+
+def remember_tokens(text: str, tokens: Sequence[str]) -> None:
+    """Record the tokens `tokenize(text)` gives (as stored in the index), so it need not run Sudachi again."""
+    if len(_known) < KNOWN_PASSAGES or text in _known:
+        _known[text] = tuple(sys.intern(t) for t in tokens)
 
 
 _BULLET_ZERO_RE = re.compile(r"(?<![〇一二三四五六七八九十百千\d])〇(?![〇一二三四五六七八九十百千\d])")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -90,6 +91,9 @@ _WHICH_PROGRAM_RE = re.compile(
     r"どんな(補助|支援|制度|事業)|\bwhat (program|support|scheme)|\bwhich (program|scheme)", re.I)
 
 
+AROUND_CACHE = 4096  # passages whose surroundings are kept (one per passage id; the seeds have 870)
+
+
 @dataclass(frozen=True)
 class ExtractiveConfig:
     min_coverage: float = 0.3  # below this share of the question, no sentence answers it
@@ -134,6 +138,8 @@ class ExtractiveAnswerer:
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
         self.context = context or (lambda passage: "")
+        self._around: dict[str, tuple[frozenset[str], str]] = {}
+        self._around_lock = threading.Lock()
         self.expand = expand or (lambda text: [])
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft:
@@ -326,11 +332,24 @@ class ExtractiveAnswerer:
             out.append((own + min(total - own, stand_in)) / total)
         return out
 
+    def _surroundings(self, passage: Passage) -> tuple[frozenset[str], str]:
+        """The tokens and squashed text of a passage with its section and the lines before it. The same
+        passages come up question after question, and tokenizing up to 60 lines each time was the largest
+        part of answering: kept per passage (bounded)."""
+        found = self._around.get(passage.id)
+        if found is None:
+            text = f"{passage.section}\n{self.context(passage)}\n{passage.text}"
+            found = (frozenset(tokenize(text)), squash(text))
+            with self._around_lock:  # web workers answer in threads
+                if len(self._around) >= AROUND_CACHE:
+                    self._around.pop(next(iter(self._around)))  # the oldest
+                self._around[passage.id] = found
+        return found
+
     def _mentions(self, hit: Hit, names: list[str], verbatim: frozenset[str] = frozenset()) -> bool:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
         the passage, its section, or the lines just before it (a PR sheet names its program once)."""
-        text = f"{hit.passage.section}\n{self.context(hit.passage)}\n{hit.passage.text}"
-        around, flat = set(tokenize(text)), squash(text)
+        around, flat = self._surroundings(hit.passage)
         for name in names:
             if squash(name) in flat:
                 return True

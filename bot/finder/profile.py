@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from retrieval.areas import areas
 from retrieval.text import nfkc, yen_amounts
+from retrieval.yaml_loader import YAML_LOADER
 
 # Areas the documents tie to programs (能登半島地震, 令和2年7月豪雨 in 人吉・球磨) and a few big areas.
 REGION_WORDS = {"能登": "石川", "輪島": "石川", "珠洲": "石川", "人吉": "熊本", "球磨": "熊本", "東北": None,
@@ -67,7 +68,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, glossary_path: Path) -> Vocabulary:
-        data = yaml.safe_load(glossary_path.read_text(encoding="utf-8")) if glossary_path.exists() else {}
+        data = yaml.load(glossary_path.read_text(encoding="utf-8"), Loader=YAML_LOADER) if glossary_path.exists() else {}
         situations = (data or {}).get("situations") or {}
         rules = situations.get("size_rules") or {}
         facets = {k: {label: [str(w) for w in words] for label, words in (v or {}).items()}

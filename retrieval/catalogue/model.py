@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from retrieval.text import dates_in, squash
+from retrieval.yaml_loader import YAML_LOADER
 
 CATALOGUE = "programs.yaml"
 FIELDS: tuple[str, ...] = ("ministry", "division", "kind", "budget", "purpose", "target", "support", "cap",
@@ -125,7 +126,7 @@ class Catalogue:
         if not path.exists():
             return cls()
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
         except yaml.YAMLError as exc:
             raise CatalogueError(f"{path.name}: not valid YAML ({exc})") from exc
         rows = data.get("programs") if isinstance(data, dict) else None

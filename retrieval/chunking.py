@@ -215,9 +215,16 @@ def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
     return [(" > ".join(p[k] for k in sorted(p)), units) for p, units in sections if units]
 
 
+# 「受付期間: 2026年…」: a label (not a URL scheme) and a value after a colon and a space, the way records and
+# forms are written; two such lines in a row are two fields, never one sentence broken in two.
+_FIELD_LINE_RE = re.compile(r"^(?=[^\s:]*[^\x00-\x7f])[^\s:：。、]{2,12}: \S")
+
+
 def _continues(prev: str, line: str) -> bool:
     """Was this line's start broken off the previous line in the middle of a sentence?"""
     if prev.endswith(_SENTENCE_FINAL) or _BULLET_RE.match(nfkc(line)):
+        return False
+    if _FIELD_LINE_RE.match(prev) and _FIELD_LINE_RE.match(line):
         return False
     if _is_row(prev) and _is_row(line):
         return False  # rows of a table flattened by PDF extraction: one row, one line

@@ -117,3 +117,14 @@ def test_a_caption_in_brackets_is_not_a_small_unit():
     assert not _is_unit("【補助対象経費の考え方】")
     assert _is_unit("（１） 補助上限額は３００万円とする。")
     assert _is_unit("申請受付締切：２０２５年７月２５日（金）")
+
+
+def test_field_lines_of_a_record_stay_apart_while_a_broken_sentence_is_joined():
+    lines = ("【jGrants公募情報】令和8年度 福岡県デジタル化支援補助金", "受付期間: 2026年12月1日 0:00 ～ 2027年1月29日 17:00",
+             "対象地域の詳細: 県内に本社又は主たる事業所を有すること", "対象従業員数: 20名以下",
+             "本事業は県内の中小企業が行うデジタル化の取組に要する経費の",
+             "一部を補助するものです。")
+    [p] = chunk(Document(source="r.txt", title="", lines=lines, content_hash=""), max_chars=2000, min_chars=10)
+    text = p.text.split("\n")
+    assert "対象地域の詳細: 県内に本社又は主たる事業所を有すること" in text and "対象従業員数: 20名以下" in text
+    assert "本事業は県内の中小企業が行うデジタル化の取組に要する経費の一部を補助するものです。" in text

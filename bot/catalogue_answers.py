@@ -249,9 +249,7 @@ class CatalogueAnswers:
         """No call the catalogue holds is open today under the asked conditions. Passages cannot say what is
         open today (they would quote a call elsewhere or a closed one as if it applied), so this is said plainly,
         with the conditions read and where to look next."""
-        intro = self._intro(request, [])
-        conditions = intro.removeprefix("登録資料に記載のある").split("事業は次の")[0]
-        text = (f"登録されている資料と公募情報には、{conditions}事業は見つかりませんでした。"
+        text = (f"登録されている資料と公募情報には、{self._conditions(request)}事業は見つかりませんでした。"
                 "公募情報は最後に同期した時点のものです。最新の公募はjGrants（https://www.jgrants-portal.go.jp/）で"
                 "ご確認いただくか、最寄りのよろず支援拠点にご相談ください。")
         answer = Answer(answer=text, refused=True, citations=[],
@@ -306,14 +304,18 @@ class CatalogueAnswers:
         if request.kind == "comparison":
             names = "、".join(dict.fromkeys(p.nicknames[0] if p.nicknames else p.name for p in rows))
             return f"{names}を、登録資料の記載で比較します（各セルの[n]が出典です）。"
+        cond = self._conditions(request)
+        return f"登録資料に記載のある{cond}事業は次の{len(rows)}件です（各セルの[n]が出典です）。"
+
+    def _conditions(self, request: Request) -> str:
+        """The list's filters in words (「本日（…）受付中の・福岡が対象に含まれる」)."""
         labels = {"new": "新規", "year": request.filters.get("year", ""), "supplementary": "補正予算",
                   "reserve": "予備費",
                   "initial": "当初予算", "kind": f"{request.filters.get('kind', '')}（種別）",
                   "topic": f"「{request.filters.get('topic', '')}」に関する",
                   "open": f"本日（{self.today():%Y年%m月%d日}）受付中の", "area": f"{request.filters.get('area', '')}が対象に含まれる",
                   "employees": f"従業員{request.filters.get('employees', '')}人が対象に含まれる"}
-        cond = "・".join(labels[k] for k in request.filters if labels.get(k))
-        return f"登録資料に記載のある{cond}事業は次の{len(rows)}件です（各セルの[n]が出典です）。"
+        return "・".join(labels[k] for k in request.filters if labels.get(k))
 
     def _text(self, c: Cited) -> str:
         """The cited lines as they stand in the file (what a citation shows)."""

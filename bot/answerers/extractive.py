@@ -91,7 +91,7 @@ _WHICH_PROGRAM_RE = re.compile(
     r"どんな(補助|支援|制度|事業)|\bwhat (program|support|scheme)|\bwhich (program|scheme)", re.I)
 
 
-AROUND_CACHE = 4096  # passages whose surroundings are kept (one per passage id; the seeds have 870)
+AROUND_CACHE = 4096  # passages whose surroundings are kept (the seeds have 870)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class ExtractiveAnswerer:
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
         self.context = context or (lambda passage: "")
-        self._around: dict[str, tuple[frozenset[str], str]] = {}
+        self._around: dict[Passage, tuple[frozenset[str], str]] = {}
         self._around_lock = threading.Lock()
         self.expand = expand or (lambda text: [])
 
@@ -335,15 +335,16 @@ class ExtractiveAnswerer:
     def _surroundings(self, passage: Passage) -> tuple[frozenset[str], str]:
         """The tokens and squashed text of a passage with its section and the lines before it. The same
         passages come up question after question, and tokenizing up to 60 lines each time was the largest
-        part of answering: kept per passage (bounded)."""
-        found = self._around.get(passage.id)
+        part of answering: kept per passage (bounded; keyed by the whole passage, not its id, so two passages
+        that share an id, as test fixtures may, never share an entry)."""
+        found = self._around.get(passage)
         if found is None:
             text = f"{passage.section}\n{self.context(passage)}\n{passage.text}"
             found = (frozenset(tokenize(text)), squash(text))
             with self._around_lock:  # web workers answer in threads
                 if len(self._around) >= AROUND_CACHE:
                     self._around.pop(next(iter(self._around)))  # the oldest
-                self._around[passage.id] = found
+                self._around[passage] = found
         return found
 
     def _mentions(self, hit: Hit, names: list[str], verbatim: frozenset[str] = frozenset()) -> bool:

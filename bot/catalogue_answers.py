@@ -155,7 +155,7 @@ class CatalogueAnswers:
                 break
         if _OPEN_RE.search(q):
             filters["open"] = "受付中"
-        if area := next((p for p in areas().prefectures if p in q.replace("東京都", "東京")), None):
+        if area := next(iter(areas().mentioned(q)), None):
             filters["area"] = area
         if m := _EMPLOYEES_RE.search(q):
             filters["employees"] = m.group(1)

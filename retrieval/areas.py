@@ -33,12 +33,16 @@ class Areas:
         country, i.e. it does not restrict."""
         if any(word in text for word in self.nationwide):
             return None
-        text = text.replace("東京都", "東京")  # not 京都
-        places = {p for p in self.prefectures if p in text}
+        places = set(self.mentioned(text))
         for region, members in self.regions.items():
             if region in text:
                 places.update(members)
         return places or None
+
+    def mentioned(self, text: str) -> list[str]:
+        """The prefectures `text` names, in the data's order (東京都 is not 京都)."""
+        text = text.replace("東京都", "東京")
+        return [p for p in self.prefectures if p in text]
 
     def admits(self, text: str, prefecture: str) -> bool:
         """Is a business in `prefecture` (short or full form) within the area `text` states?"""

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
-from retrieval.areas import areas
+from retrieval.areas import areas, short_form
 from retrieval.text import nfkc, yen_amounts
 from retrieval.yaml_loader import YAML_LOADER
 
@@ -270,8 +270,7 @@ def _capital(text: str, bare: bool) -> int | None:
 
 def prefecture_name(name: str) -> str | None:
     """「福島」「福島県」 -> 「福島県」; None for anything that is not a prefecture."""
-    name = name.strip()
-    stem = name if name in areas().prefectures else re.sub(r"[都道府県]$", "", name)
+    stem = short_form(name)
     if stem not in areas().prefectures:
         return None
     return stem + ("" if stem == "北海道" else "都" if stem == "東京" else "府" if stem in {"京都", "大阪"} else "県")

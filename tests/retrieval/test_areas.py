@@ -22,3 +22,8 @@ def test_nationwide_or_no_place_admits_everyone():
 
 def test_short_forms():
     assert [short_form(n) for n in ("福岡県", "東京都", "大阪府", "北海道", "福岡")] == ["福岡", "東京", "大阪", "北海道", "福岡"]
+
+
+def test_the_prefectures_a_question_names():
+    assert areas().mentioned("東京都と大阪府の会社です") == ["東京", "大阪"]
+    assert areas().mentioned("京都で開業") == ["京都"]

@@ -78,10 +78,14 @@ class Glossary:
 
 
 _SUFFIXES = "事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト"
-# A program named in a question: the run of characters before a program-like suffix; hiragana, spaces
-# and punctuation end the run (「地域雇用開発助成金は…」 -> 地域雇用開発助成金).
+# One hiragana between kanji is okurigana inside a compound noun (引上げ, 引継ぎ, 取組み): the i/e-row endings of
+# a verb's noun form. A particle, or a verb's plain form (合う, 出す, 使える), ends the name instead.
+_OKURIGANA = r"(?<=[\u4e00-\u9fff])[きしちひみりぎじびえけせてめれげべ](?=[\u4e00-\u9fff])"
+# A program named in a question: the run of characters before a program-like suffix; other hiragana, spaces
+# and punctuation end the run (「地域雇用開発助成金は…」 -> 地域雇用開発助成金), and so does a suffix that goes on
+# as a longer word (事業主, 事業者 name people, not programs).
 _PROGRAM_NAME_RE = re.compile(
-    rf"([^\s\u3040-\u309f、。，．？?！!「」『』（）()]{{2,40}}?(?:{_SUFFIXES}))")
+    rf"((?:[^\s\u3040-\u309f、。，．？?！!「」『』（）()]|{_OKURIGANA}){{2,40}}?(?:{_SUFFIXES}))(?![\u4e00-\u9fff])")
 
 
 def program_names(text: str) -> list[str]:
@@ -92,6 +96,14 @@ def program_names(text: str) -> list[str]:
         if len(re.sub(rf"({_SUFFIXES})$", "", name)) >= 2:
             names.append(name)
     return names
+
+
+_QUOTED_RE = re.compile(r"[「『]([^」』]{2,30})[」』]")
+
+
+def quoted_terms(text: str) -> list[str]:
+    """Words a text quotes (an 申請枠, a 特例), NFKC: the asker names a term of art exactly."""
+    return list(dict.fromkeys(_QUOTED_RE.findall(nfkc(text))))
 
 
 def program_stem(name: str) -> str:

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from retrieval.glossary import Glossary, program_names, program_stem
+from retrieval.glossary import Glossary, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
 from retrieval.text import nfkc, squash, tokenize
 from retrieval.types import Hit
@@ -25,6 +25,13 @@ _FOLLOWUP_RE = re.compile(
     r"|\b(it|its|that|this|they|them|those|these)\b",
     re.IGNORECASE,
 )
+
+
+# A place named as the giver of support (「X市独自の補助」「X町が設けている制度」), not as where the asker is
+# (「X市で店を開く」): what a local government offers is said only by documents that name it.
+_LOCAL_GIVER_RE = re.compile(
+    r"([\u4e00-\u9fff]{1,5}?[市区町村県府都])(?:が|の|独自)(?:独自)?[のに]?[^。、？?]{0,4}?"
+    r"(補助|助成|制度|支援|上乗せ|融資|給付|奨励)")
 
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -162,7 +169,7 @@ class Retriever:
 
     def in_scope(self, query: Query) -> bool:
         """Could the documents speak to this question at all (see `_mostly_unknown`, `unknown_programs`)?"""
-        if self.unknown_programs(query.question):
+        if self.unknown_programs(query.question) or self.unknown_terms(query.question):
             return False
         return _is_latin(query.question) or not self._mostly_unknown(query.question)
 
@@ -179,6 +186,16 @@ class Retriever:
             if not self.index.mentions(name) and not self.index.mentions(stem):
                 out.append(name)
         return out
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """Quoted terms and support-giving places the question names that no document mentions (and the
+        glossary does not translate): the documents cannot say what such a term means or such a place gives."""
+        if self.index is None:
+            return []
+        text = nfkc(question)
+        quoted = [t for t in quoted_terms(text) if len(squash(t)) >= 3 and not self.glossary.expand(t)]
+        givers = [m.group(1) for m in _LOCAL_GIVER_RE.finditer(text)]
+        return [t for t in dict.fromkeys(quoted + givers) if not self.index.mentions(t)]
 
     def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:
         return self.search_query(self.build_query(question, history), k)

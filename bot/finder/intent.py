@@ -19,7 +19,7 @@ from retrieval.text import nfkc
 # (「頼れる制度はある？」 alone stays with passage retrieval, which names the best program with its facts.)
 _FINDER_RE = re.compile(
     r"合う|合った|合いそう|向いて|おすすめ|オススメ|お勧め|該当し|該当する|探して|探したい|探す|どれが|どれを|"
-    r"どの(補助金|助成金|支援|制度|事業|融資)|候補|診断")
+    r"どの(補助金|助成金|支援|制度|事業|融資)|候補|診断(?!士)")
 _EN_FINDER_RE = re.compile(r"\b(fits?|suit\w*|recommend\w*|which (programs?|subsid\w*|grants?|support))\b",
                            re.IGNORECASE)
 _SUPPORT_RE = re.compile(r"補助|助成|支援|制度|融資|税制|給付|貸付|ローン|手助け|優遇|program|subsid|grant|support|loan",

@@ -14,6 +14,10 @@ def test_question_parts_split_separate_questions():
 def test_aspect_terms_name_what_is_asked():
     assert {"上限額", "上限"} <= aspect_terms("Go-Tech事業の令和6年度の補助上限額を教えてください。")
     assert "count" in asked_aspects("ものづくり日本大賞はこれまで何回開催され")
+    # what something costs is an amount; how much support comes may be an amount or a rate, so it is not one
+    assert "amount" in asked_aspects("専門家に頼むと報酬の相場は？")
+    assert "amount" in asked_aspects("申請の代行を頼むとどれくらいかかる？")
+    assert "amount" not in asked_aspects("国はどのくらい補助してくれますか")
 
 
 def test_cut_off_sentences():

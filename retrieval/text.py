@@ -94,6 +94,13 @@ def western_to_era(year: int) -> str | None:
     return None
 
 
+def fiscal_years(text: str) -> set[int]:
+    """The fiscal years (年度) a text names, as 西暦: 「令和8年度」「R8年度」「2026年度」 -> {2026}."""
+    norm = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", nfkc(text))
+    years = {era_to_western(m.group(1), m.group(2)) for m in _ERA_RE.finditer(norm) if m.group(3)}
+    return years | {int(m.group(1)) for m in _WESTERN_YEAR_RE.finditer(norm) if m.group(2)}
+
+
 def first_fiscal_year(text: str) -> str | None:
     """The first year a text names, as the documents write a fiscal year: 「令和6年度」 for 令和6年, R6 or
     2024年度 alike (「令和元年度」 keeps its 元). None when it names no year."""

@@ -19,7 +19,7 @@ from bot.answerers.base import Draft, Sentence
 from retrieval.glossary import program_names, quoted_terms
 from retrieval.search import Query
 from retrieval.text import answer_units as _answer_units
-from retrieval.text import nfkc, squash, tokenize
+from retrieval.text import fiscal_years, nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
@@ -32,7 +32,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "documents": (
         re.compile(r"書類|提出物|必要なもの|\bdocuments?\b", re.I),
-        re.compile(r"書類|提出|添付"),
+        re.compile(r"書類|提出|添付|必要となる資料|証明書|写し|様式"),
     ),
     "acceptance": (
         re.compile(r"採択率|倍率|\bacceptance rate", re.I),
@@ -201,6 +201,8 @@ class ExtractiveAnswerer:
             if not stating or (cfg.all_aspects and unstated):
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
+            if _another_year(query.question, best, stating, asked):
+                return Draft(refused=True, reason="the figure found is stated for another fiscal year")
         listed = self._section_list(query.question, hits, weights)
         if listed:
             return Draft(sentences=listed)
@@ -674,6 +676,16 @@ def _names_only(unit: str, naming: set[str]) -> bool:
     running header): it names the document and says nothing about it."""
     tokens = set(tokenize(unit))
     return bool(tokens) and tokens <= naming
+
+
+def _another_year(question: str, best: _Candidate, stating: list[_Candidate], asked: set[str]) -> bool:
+    """An amount or rate asked for one fiscal year (「令和8年度の予算額」) whose best statement is dated another
+    year (「令和7年度予算額 …」), with no statement naming the asked year: not the asked year's figure."""
+    wanted = fiscal_years(question)
+    if not wanted or not asked & {"amount", "rate"}:
+        return False
+    dated = fiscal_years(best.text)
+    return bool(dated) and not dated & wanted and not any(fiscal_years(c.text) & wanted for c in stating)
 
 
 def _unknown_subjects(question: str, known: Callable[[str], bool]) -> list[str]:

@@ -183,3 +183,28 @@ def test_glossary_words_stand_in_for_the_users_words_in_a_passage_too():
     weights = {"パソコン": 2.0, "補助": 2.0}
     assert answerer._passage_coverage(hits, weights) == [0.5]
     assert answerer._passage_coverage(hits, weights, {"ITツール": 2.0, "ツール": 2.0}) == [1.0]
+
+
+def test_a_figure_dated_another_fiscal_year_does_not_answer_for_the_asked_year():
+    from bot.answerers.extractive import _another_year, _Candidate
+
+    def stated(text: str) -> _Candidate:
+        return _Candidate(text, 0, 0, 0.5, 1.0, frozenset(), frozenset({"amount"}))
+
+    old = stated("令和5年度予算額 40億円（38億円）")
+    cap = stated("補助上限額：1,000万円")
+    asked = {"amount"}
+    assert _another_year("令和7年度の予算額はいくら？", old, [old, cap], asked)
+    assert _another_year("2025年度の予算額は？", old, [old], asked)  # 西暦 and 和暦 alike
+    assert not _another_year("令和5年度の予算額は？", old, [old], asked)
+    assert not _another_year("予算額はいくら？", old, [old], asked)  # no year asked
+    assert not _another_year("令和7年度の補助上限額は？", cap, [cap, old], asked)  # the figure is undated
+    now = stated("（令和7年度概算要求 45億円）")
+    assert not _another_year("令和7年度の予算額は？", old, [old, now], asked)  # another statement names it
+
+
+def test_fiscal_years_read_both_calendars():
+    from retrieval.text import fiscal_years
+
+    assert fiscal_years("令和８年度概算要求、R7年度補正、2024年度実績") == {2026, 2025, 2024}
+    assert fiscal_years("2025年3月31日まで") == set()  # a date's year is not a fiscal year

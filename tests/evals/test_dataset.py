@@ -79,3 +79,11 @@ def test_realdocs_dataset_evidence_stands_in_the_added_documents(realdocs_corpus
     items = load_dataset(ROOT / "evals" / "datasets" / "realdocs.jsonl", realdocs_corpus)
     assert len(items) >= 60
     assert {i.source for i in items if i.source} >= {"it2025_koubo_tsujyo.txt", "it2025_koubo_security.txt"}
+
+
+def test_dev_datasets_evidence_stands_in_their_documents(realdocs_corpus):
+    """The fresh tune sets (written after the held-out ones, to find failure patterns without looking there)."""
+    seeds = load_dataset(ROOT / "evals" / "datasets" / "seed_dev.jsonl", CORPUS)
+    real = load_dataset(ROOT / "evals" / "datasets" / "realdocs_dev.jsonl", realdocs_corpus)
+    assert {i.split for i in seeds + real} == {"tune"}
+    assert sum(1 for i in seeds if not i.answerable) >= 10 and sum(1 for i in real if not i.answerable) >= 5

@@ -31,7 +31,10 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|締切|締め切り|期限"),
     ),
     "documents": (
-        re.compile(r"書類|提出物|必要なもの|\bdocuments?\b", re.I),
+        # asking which papers (「どんな書類が要る」「提出書類は」), not about papers (「書類をいつまで保存」)
+        re.compile(r"(どんな|どのような|どういった|(?<!な)どの|何の|なんの|必要な|提出|添付|用意する|準備する)\s*書類|"
+                   r"書類[はをがも]?\s*(何(?!年|日|か月|ヶ月|カ月|回|件|人|円)|なに|必要|要る|いる|教え|用意|準備|そろえ|揃え)|提出物|必要なもの|"
+                   r"\bdocuments?\b", re.I),
         re.compile(r"書類|提出|添付|必要となる資料|証明書|写し|様式"),
     ),
     "acceptance": (

@@ -18,6 +18,10 @@ def test_aspect_terms_name_what_is_asked():
     assert "amount" in asked_aspects("専門家に頼むと報酬の相場は？")
     assert "amount" in asked_aspects("申請の代行を頼むとどれくらいかかる？")
     assert "amount" not in asked_aspects("国はどのくらい補助してくれますか")
+    # asking which papers, not asking something about papers
+    assert "documents" in asked_aspects("申請のときどんな書類を用意すればいい？")
+    assert "documents" in asked_aspects("提出書類は何ですか")
+    assert "documents" not in asked_aspects("領収書などの書類は何年保管すればいい？")
 
 
 def test_cut_off_sentences():

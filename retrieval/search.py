@@ -30,8 +30,7 @@ _FOLLOWUP_RE = re.compile(
 # A place named as the giver of support (「X市独自の補助」「X町が設けている制度」), not as where the asker is
 # (「X市で店を開く」): what a local government offers is said only by documents that name it.
 _LOCAL_GIVER_RE = re.compile(
-    r"([\u4e00-\u9fff]{1,5}?[市区町村県府都])(?:が|の|独自)(?:独自)?[のに]?[^。、？?]{0,4}?"
-    r"(補助|助成|制度|支援|上乗せ|融資|給付|奨励)")
+    r"([\u4e00-\u9fff]{1,5}?[市区町村県府都])(?:[がの]?独自|[がの][^。、？?]{0,4}?(?:補助|助成|制度|支援|上乗せ|融資|給付|奨励))")
 
 
 SearchMode = Literal["hybrid", "dense", "keyword"]

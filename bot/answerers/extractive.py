@@ -39,7 +39,8 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "acceptance": (
         re.compile(r"採択率|倍率|\bacceptance rate", re.I),
-        re.compile(r"採択率|倍率|採択.{0,12}\d+(\.\d+)?\s*[%％]"),
+        # a figure: a sentence naming the 採択率 without one (「採択率の向上を図る」) does not give it
+        re.compile(r"(採択率|倍率).{0,20}\d|採択.{0,12}\d+(\.\d+)?\s*[%％倍]|\d+(\.\d+)?\s*[%％倍].{0,8}採択"),
     ),
     "interest": (
         re.compile(r"金利|利率|利子|\binterest\b", re.I),

@@ -30,6 +30,16 @@ def test_cut_off_sentences():
     assert not _cut_off("令和6年度予算額 128億円（133億円）")
 
 
+def test_an_acceptance_rate_is_stated_only_with_its_figure():
+    from bot.answerers.extractive import ASPECTS
+
+    sentence = ASPECTS["acceptance"][1]
+    assert sentence.search("第5回公募の採択率は約36％であった。")
+    assert sentence.search("申請の3割弱（28.6%）が採択された。")
+    assert sentence.search("倍率は約3倍となった。")
+    assert not sentence.search("審査を通じて採択率の向上を図る。")
+
+
 def test_zero_interest_states_a_rate():
     from bot.answerers.extractive import ASPECTS
 

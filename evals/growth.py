@@ -78,6 +78,7 @@ def grow(base_dir: Path, out_dir: Path, factor: int, target: ChromaTarget, rng: 
     got = collection.get(include=["embeddings"])
     vectors = {pid: np.asarray(v, dtype=np.float32) for pid, v in zip(got["ids"], got["embeddings"], strict=True)}
     rows = [json.loads(line) for line in (base_dir / PASSAGES_FILE).read_text(encoding="utf-8").splitlines() if line]
+    out_dir.mkdir(parents=True, exist_ok=True)  # a server store writes nothing here itself
     index = PassageIndex(out_dir, named, target)
     index._drop_collection()
     grown = index._get_collection(create=True)
@@ -165,6 +166,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=60, help="How many of them (first-turn ones).")
     parser.add_argument("--chroma-server", action="store_true",
                         help="Also measure with the vectors on a Chroma server (`chroma run`, started here).")
+    parser.add_argument("--stores", default="embedded",
+                        help="Which vector stores to measure: embedded, server, or both (comma-separated).")
     args = parser.parse_args()
     settings = Settings()
     base_dir = args.base or settings.data_dir
@@ -175,7 +178,8 @@ def main() -> None:
     per_s, per_query_ms = embedding_rate(settings, [r["text"] for r in rows[:64]])
     print(f"embedder {settings.embedder}: {per_s:.1f} passages/s, {per_query_ms:.1f} ms per query embedding "
           f"(the bound: a build cannot beat the first, a search not the second)")
-    stores = [("embedded", None)] + ([("server", "127.0.0.1")] if args.chroma_server else [])
+    wanted = set(args.stores.split(",")) | ({"server"} if args.chroma_server else set())
+    stores = [(name, host) for name, host in (("embedded", None), ("server", "127.0.0.1")) if name in wanted]
     rng = np.random.default_rng(0)
     table: list[dict] = []
     for store, host in stores:
@@ -207,7 +211,7 @@ def main() -> None:
 
 
 def _ratio(table: list[dict]) -> float:
-    first = [r for r in table if r["store"] == "embedded"]
+    first = [r for r in table if r["store"] == table[0]["store"]] if table else []
     return first[-1]["search_p95_ms"] / first[0]["search_p95_ms"] if first else float("nan")
 
 

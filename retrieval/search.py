@@ -242,7 +242,10 @@ class Retriever:
                         key=lambda x: (-x[0], x[1]))
         return [Hit(passage=self.index.passages[pid], score=round(score, 6),
                     ranks={"dense": ranks["dense"].get(pid), "keyword": ranks["keyword"].get(pid)},
+                    # how close the passage, or its best unit, is to the question: a passage lifted by its
+                    # scope or its keywords past the dense list still has a similarity to be judged by
                     similarity=round(raw["dense"].get(pid, 0.0), 4),
+                    unit_similarity=round(raw["dense_unit"].get(pid, 0.0), 4),
                     unit=self.index.units[unit_of[pid]] if pid in unit_of else None)
                 for score, pid in scored[:k]]
 
@@ -275,7 +278,9 @@ class Retriever:
         """Is the best of these close enough to the question to answer from?"""
         if not hits:
             return False
-        best = max(h.similarity for h in hits[:5])
+        # A passage that its best unit, its scope or its keywords lifted into the top has no passage-level
+        # dense score of its own; its unit's similarity is then how close it is (0.0 is "not measured").
+        best = max(max(h.similarity, h.unit_similarity) for h in hits[:5])
         return best >= self.config.min_similarity or any(
             h.ranks.get("keyword") == 1 and (dense := h.ranks.get("dense")) is not None and dense <= 10
             for h in hits[:5]

@@ -47,4 +47,5 @@ class Hit:
     score: float
     ranks: dict[str, int | None] = field(default_factory=dict)
     similarity: float = 0.0  # dense cosine similarity, used for the "nothing relevant" cut
+    unit_similarity: float = 0.0  # the same for the passage's best small unit (0.0: none matched)
     unit: Passage | None = None  # the small unit inside the passage that matched best, if one did

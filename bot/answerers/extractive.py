@@ -27,7 +27,9 @@ from retrieval.types import Hit, Passage
 # deadline is refused when no retrieved sentence states a date, however well the program name matches.
 ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "deadline": (
-        re.compile(r"締切|締め切り|〆切|期限|(申請|応募|申込|申し込み|公募|提出).{0,8}いつまで|\bdeadline", re.I),
+        # asking when (「締切はいつ」「申請期限は？」「締切日」), not naming one (「次の締切で申請し直せる？」)
+        re.compile(r"(締切|締め切り|〆切|期限)(日時|日|時刻)?(は|って|を|が)?\s*(いつ|何日|何時|教え|知り|[?？]|$)|"
+                   r"(締切|締め切り|〆切|期限)日|(申請|応募|申込|申し込み|公募|提出).{0,8}いつまで|\bdeadline", re.I),
         re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|締切|締め切り|期限"),
     ),
     "documents": (
@@ -202,6 +204,8 @@ class ExtractiveAnswerer:
             # Further facts asked for may stand anywhere in the passages that state the first one.
             stated_in = {c.hit for c in stating}
             unstated = strict - set().union(*(c.aspects for c in candidates if c.hit in stated_in))
+            # A question in parts (「何者以上で申請？また上限額は？」) may find each part's fact in its own passage.
+            unstated -= self._stated_by_part(unstated, candidates, weights, query.question)
             if not stating or (cfg.all_aspects and unstated):
                 return Draft(refused=True, reason=f"no sentence states the {'/'.join(sorted(unstated or strict))} asked for")
             best = max(stating, key=lambda c: c.score) if best not in stating else best
@@ -471,6 +475,26 @@ class ExtractiveAnswerer:
             if options:
                 out.append(max(options, key=lambda c: (says(c) + cfg.rank_prior / (1 + c.hit), c.score)))
         return out
+
+    def _stated_by_part(self, unstated: set[str], candidates: list[_Candidate], weights: dict[str, float],
+                        question: str) -> set[str]:
+        """The asked facts that a sentence states for the part of the question asking for them: one that gives
+        such a fact and says enough of that part's own words (as `_cover_parts` picks it)."""
+        parts = question_parts(question)
+        if len(parts) < 2 or not unstated:
+            return set()
+        found: set[str] = set()
+        for part in parts:
+            wanted = asked_aspects(part) & unstated
+            tokens = self._part_tokens(part, weights, wanted)
+            total = sum(weights[t] for t in tokens)
+            if not wanted or not total:
+                continue
+            for c in candidates:
+                given = wanted & self._states(c, part)
+                if given and sum(weights[t] for t in tokens & c.own) / total >= self.config.part_coverage:
+                    found |= given
+        return found
 
     def _asking_words(self, question: str, weights: dict[str, float], strict: set[str]) -> set[str]:
         """What the parts asking for the facts are about, without the words naming the facts (empty when the

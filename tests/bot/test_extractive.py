@@ -222,3 +222,18 @@ def test_fiscal_years_read_both_calendars():
 
     assert fiscal_years("令和８年度概算要求、R7年度補正、2024年度実績") == {2026, 2025, 2024}
     assert fiscal_years("2025年3月31日まで") == set()  # a date's year is not a fiscal year
+
+
+def test_each_part_of_a_question_may_find_its_fact_in_its_own_passage():
+    """「何者以上で…？また上限額は？」: the count stands in one passage, the cap in another; both are answered."""
+    from retrieval.search import Query
+
+    answerer, hits = _answerer_over([
+        "ものづくり支援補助金の補助上限額は３００万円とする。補助率は１／２以内とする。",
+        "共同申請の場合は、構成員５者以上のグループで申請すること。構成員は同一地域の事業者とする。",
+    ])
+    question = Query("ものづくり支援補助金の共同申請は構成員何者以上のグループで行いますか。また補助上限額はいくらですか。")
+    draft = answerer.answer(question, hits)
+    assert not draft.refused, draft.reason
+    said = " ".join(s.text for s in draft.sentences)
+    assert "５者以上" in said and "３００万円" in said

@@ -177,3 +177,17 @@ def test_a_scoped_question_searches_without_the_words_naming_its_call(tmp_path, 
     assert "書類" in retriever.search(question, k=3)[0].passage.text
     naive = Retriever(index, words, dataclasses.replace(retriever.config, scope_words_in_keywords=True), names)
     assert "書類" not in naive.search(question, k=3)[0].passage.text  # what the scoping prevents
+
+
+def test_relevance_reads_a_units_similarity_when_its_passage_has_no_dense_score():
+    """A passage lifted into the top by its scope or keywords, with no passage-level dense score, is judged by
+    its best unit's closeness to the question, not refused as if nothing were close."""
+    from retrieval.search import SearchConfig
+    from retrieval.types import Hit, Passage
+
+    passage = Passage(id="p", source="a.txt", title="t", section="", start_line=1, end_line=1, text="x", norm="x")
+    retriever = Retriever(None, glossary(), SearchConfig(min_similarity=0.8))  # type: ignore[arg-type]
+    assert retriever.relevant([Hit(passage=passage, score=1.0, similarity=0.0, unit_similarity=0.85)])
+    assert retriever.relevant([Hit(passage=passage, score=1.0, similarity=0.85)])
+    assert not retriever.relevant([Hit(passage=passage, score=1.0, similarity=0.0, unit_similarity=0.7)])
+    assert not retriever.relevant([Hit(passage=passage, score=1.0)])

@@ -479,7 +479,7 @@ class ExtractiveAnswerer:
     def _stated_by_part(self, unstated: set[str], candidates: list[_Candidate], weights: dict[str, float],
                         question: str) -> set[str]:
         """The asked facts that a sentence states for the part of the question asking for them: one that gives
-        such a fact and says enough of that part's own words (as `_cover_parts` picks it)."""
+        such a fact and says enough of that part's words, itself or in its headings."""
         parts = question_parts(question)
         if len(parts) < 2 or not unstated:
             return set()
@@ -492,7 +492,7 @@ class ExtractiveAnswerer:
                 continue
             for c in candidates:
                 given = wanted & self._states(c, part)
-                if given and sum(weights[t] for t in tokens & c.own) / total >= self.config.part_coverage:
+                if given and sum(weights[t] for t in tokens & c.covered) / total >= self.config.part_coverage:
                     found |= given
         return found
 

@@ -77,7 +77,7 @@ class Glossary:
                    for n in [official, *aliases] if len(_key(n)) >= 3)
 
 
-_SUFFIXES = "事業|補助金|助成金|税制|制度|融資|貸付|基金|交付金|プロジェクト"
+_SUFFIXES = "事業|補助金|助成金|支援金|給付金|奨励金|協力金|税制|制度|融資|貸付|基金|交付金|プロジェクト"
 # One hiragana between kanji is okurigana inside a compound noun (引上げ, 引継ぎ, 取組み): the i/e-row endings of
 # a verb's noun form. A particle, or a verb's plain form (合う, 出す, 使える), ends the name instead.
 _OKURIGANA = r"(?<=[\u4e00-\u9fff])[きしちひみりぎじびえけせてめれげべ](?=[\u4e00-\u9fff])"

@@ -73,6 +73,7 @@ def test_program_names_in_questions():
     # okurigana stays inside the name; a particle does not
     assert program_names("事業承継・引継ぎ補助金の対象は") == ["事業承継・引継ぎ補助金"]
     assert program_names("中小企業向けの給与引上げ支援税制では") == ["給与引上げ支援税制"]
+    assert program_names("営業再開支援金の上限は") == ["営業再開支援金"]  # 支援金, 給付金… end names too
     # 事業主/事業者 name people: no program ends there
     assert program_names("法人・個人事業主は") == []
     assert program_names("小規模事業者持続化補助金の上限") == ["小規模事業者持続化補助金"]

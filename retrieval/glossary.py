@@ -103,7 +103,7 @@ _QUOTED_RE = re.compile(r"[「『]([^」』]{2,30})[」』]")
 
 def quoted_terms(text: str) -> list[str]:
     """Words a text quotes (an 申請枠, a 特例), NFKC: the asker names a term of art exactly. A quoted remark
-    (『…しておきましょう』と言われた) is not a term: long, or mostly kana."""
+    (「大丈夫ですよ」と言われた) is not a term: long, or mostly kana."""
     out = []
     for term in _QUOTED_RE.findall(nfkc(text)):
         kana = sum(1 for c in term if "\u3040" <= c <= "\u309f")

@@ -242,8 +242,6 @@ class Retriever:
                         key=lambda x: (-x[0], x[1]))
         return [Hit(passage=self.index.passages[pid], score=round(score, 6),
                     ranks={"dense": ranks["dense"].get(pid), "keyword": ranks["keyword"].get(pid)},
-                    # how close the passage, or its best unit, is to the question: a passage lifted by its
-                    # scope or its keywords past the dense list still has a similarity to be judged by
                     similarity=round(raw["dense"].get(pid, 0.0), 4),
                     unit_similarity=round(raw["dense_unit"].get(pid, 0.0), 4),
                     unit=self.index.units[unit_of[pid]] if pid in unit_of else None)

@@ -34,6 +34,12 @@ REFUSAL = (
 )
 
 
+def unknown_refusal(names: Sequence[str]) -> str:
+    """The refusal of a question naming what no document mentions says which words those are."""
+    named = "、".join(f"「{n}」" for n in names)
+    return f"登録されている資料には{named}についての記載がありません。" + REFUSAL.split("。", 1)[1]
+
+
 class QuestionError(ValueError):
     """A question the engine will not take (empty, too long); the message is for the user."""
 
@@ -329,6 +335,8 @@ class Advisor:
         else:
             draft = answerer.answer(query, hits)
         answer = self._compose(draft, hits)
+        if answer.refused and understood.unknown:
+            answer.answer = unknown_refusal(understood.unknown)
         if streamed and answer.answer.split("\n")[:len(streamed)] == streamed:
             # the call-status lines come after the streamed sentences: pass them on the same way
             sent = {c.n for c in answer.citations if any(f"[{c.n}]" in line for line in streamed)}

@@ -42,6 +42,7 @@ class Understanding:
     finder: bool  # a situation asking which programs fit, or a reply to the finder's question
     finder_reply: bool  # ...the finder spoke last and waits for this answer or correction
     in_scope: bool  # the documents could speak to it at all (their words, programs they mention)
+    unknown: tuple[str, ...] = ()  # what it names that no document mentions (a program, a quoted term, a town)
 
     @property
     def intent(self) -> Intent:
@@ -77,10 +78,12 @@ class Understander:
         request = self.catalogue.parse(question, turns) if self.catalogue is not None else None
         finder = bool(self.wants_finder and self.wants_finder(question, turns))
         text = nfkc(question)
+        unknown = tuple(retriever.unknown_names(question))
         return Understanding(
             question=question, history=turns, text=text, tokens=tuple(tokenize(text)),
             programs=tuple(program_names(text)), aspects=frozenset(asked_aspects(question)),
             parts=tuple(question_parts(question)), followup=followup, query=query, catalogue=request,
             needs_passages=request is not None and self.catalogue is not None
             and self.catalogue.needs_passages(question),
-            finder=finder, finder_reply=finder and finder_awaits_reply(turns), in_scope=retriever.in_scope(query))
+            finder=finder, finder_reply=finder and finder_awaits_reply(turns),
+            in_scope=retriever.in_scope(query, unknown), unknown=unknown)

@@ -166,11 +166,18 @@ class Retriever:
         unknown = sum(1 for t in tokens if not self.index.knows(t))
         return unknown * 2 >= len(tokens) and unknown > 0
 
-    def in_scope(self, query: Query) -> bool:
-        """Could the documents speak to this question at all (see `_mostly_unknown`, `unknown_programs`)?"""
-        if self.unknown_programs(query.question) or self.unknown_terms(query.question):
+    def in_scope(self, query: Query, unknown: Sequence[str] | None = None) -> bool:
+        """Could the documents speak to this question at all (see `_mostly_unknown`, `unknown_names`)?
+        `unknown`: the question's `unknown_names`, when the caller has them already."""
+        if unknown is None:
+            unknown = self.unknown_names(query.question)
+        if unknown:
             return False
         return _is_latin(query.question) or not self._mostly_unknown(query.question)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """What the question names that no document mentions: programs, quoted terms, support-giving places."""
+        return list(dict.fromkeys(self.unknown_programs(question) + self.unknown_terms(question)))
 
     def unknown_programs(self, question: str) -> list[str]:
         """The programs a question names that no document mentions, by name or by its stem (「…加速化補助金」

@@ -44,6 +44,16 @@ def test_out_of_scope_questions_are_refused(advisor, question):
     assert "よろず支援拠点" in answer.answer
 
 
+def test_a_refusal_names_what_no_document_mentions(advisor):
+    """A program, quoted term or support-giving town the documents never mention is named in the refusal."""
+    answer = advisor.ask("海洋資源開発推進補助金の補助上限額は？")
+    assert answer.refused and answer.citations == []
+    assert answer.answer.startswith("登録されている資料には「海洋資源開発推進補助金」についての記載がありません。")
+    assert "よろず支援拠点" in answer.answer
+    town = advisor.ask("山田町独自の店舗改装の助成はありますか？")
+    assert town.refused and "「山田町」" in town.answer
+
+
 def test_followup_uses_the_conversation(advisor):
     first_q = "成長型中小企業等研究開発支援事業（Go-Tech事業）の令和6年度予算額はいくらですか？"
     first = advisor.ask(first_q)

@@ -30,7 +30,9 @@ _FOLLOWUP_RE = re.compile(
 # A place named as the giver of support (「X市独自の補助」「X町が設けている制度」), not as where the asker is
 # (「X市で店を開く」): what a local government offers is said only by documents that name it.
 _LOCAL_GIVER_RE = re.compile(
-    r"([\u4e00-\u9fff]{1,5}?[市区町村県府都])(?:[がの]?独自|[がの][^。、？?]{0,4}?(?:補助|助成|制度|支援|上乗せ|融資|給付|奨励))")
+    r"([\u4e00-\u9fff]{1,5}?[市区町村県府都])(?:[がの]?独自|[がの][^。、？?]{0,4}?(?:補助|助成|制度|支援|上乗せ|融資|給付|奨励))"
+    # the asker's own town, unnamed, adding to a program or running its own (「うちの町が上乗せしてくれる」)
+    r"|((?:うちの|地元の|我が|わが)[市区町村県])[^。？?]{0,20}?(?:上乗せ|独自)")
 
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -200,7 +202,7 @@ class Retriever:
             return []
         text = nfkc(question)
         quoted = [t for t in quoted_terms(text) if len(squash(t)) >= 3 and not self.glossary.expand(t)]
-        givers = [m.group(1) for m in _LOCAL_GIVER_RE.finditer(text)]
+        givers = [m.group(1) or m.group(2) for m in _LOCAL_GIVER_RE.finditer(text)]
         return [t for t in dict.fromkeys(quoted + givers) if not self.index.mentions(t)]
 
     def search(self, question: str, k: int = 10, history: Sequence[dict] | None = None) -> list[Hit]:

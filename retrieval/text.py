@@ -94,9 +94,14 @@ def western_to_era(year: int) -> str | None:
     return None
 
 
+def _spell_eras(text: str) -> str:
+    """R6 / H30 / S63 -> 令和6 / 平成30 / 昭和63 (the initials documents and askers abbreviate eras to)."""
+    return _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
+
+
 def fiscal_years(text: str) -> set[int]:
     """The fiscal years (年度) a text names, as 西暦: 「令和8年度」「R8年度」「2026年度」 -> {2026}."""
-    norm = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", nfkc(text))
+    norm = _spell_eras(nfkc(text))
     years = {era_to_western(m.group(1), m.group(2)) for m in _ERA_RE.finditer(norm) if m.group(3)}
     return years | {int(m.group(1)) for m in _WESTERN_YEAR_RE.finditer(norm) if m.group(2)}
 
@@ -104,7 +109,7 @@ def fiscal_years(text: str) -> set[int]:
 def first_fiscal_year(text: str) -> str | None:
     """The first year a text names, as the documents write a fiscal year: 「令和6年度」 for 令和6年, R6 or
     2024年度 alike (「令和元年度」 keeps its 元). None when it names no year."""
-    norm = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", nfkc(text))
+    norm = _spell_eras(nfkc(text))
     if m := _ERA_RE.search(norm):
         return f"{m.group(1)}{m.group(2)}年度"
     if (m := _WESTERN_YEAR_RE.search(norm)) and (era := western_to_era(int(m.group(1)))):
@@ -125,7 +130,7 @@ def add_year_aliases(text: str) -> str:
         era = western_to_era(int(m.group(1)))
         return f"{m.group(0)} {era}{'年度' if m.group(2) else '年'}" if era else m.group(0)
 
-    text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
+    text = _spell_eras(text)
     out, pos = [], 0
     # One pass per pattern over the original string, so an inserted alias is never re-expanded.
     spans = sorted(
@@ -151,7 +156,7 @@ def canonical_numbers(text: str) -> str:
 def normalize(text: str, lower: bool = True) -> str:
     """The matching form of a text: NFKC, canonical numbers, 和暦 initials spelled out, single spaces."""
     text = canonical_numbers(nfkc(text))
-    text = _ERA_INITIAL_RE.sub(lambda m: f"{ERA_INITIALS[m.group(1)]}{m.group(2)}", text)
+    text = _spell_eras(text)
     text = _SPACE_RE.sub(" ", text).strip()
     return text.lower() if lower else text
 

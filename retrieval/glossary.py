@@ -24,6 +24,8 @@ class Glossary:
     programs: dict[str, list[str]] = field(default_factory=dict)
     # words that narrow an asked figure into a statistic (平均, 累計…): see the glossary file
     narrowing: tuple[str, ...] = ()
+    # words for a 枠 or 類型 in general (申請枠), not the name of one: see the glossary file
+    generic_frames: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path) -> Glossary:
@@ -39,6 +41,7 @@ class Glossary:
                 glossary._add(alias, [official])
             glossary._add(official, aliases)
         glossary.narrowing = tuple(str(w) for w in data.get("narrowing", []) or [])
+        glossary.generic_frames = frozenset(nfkc(str(w)) for w in data.get("generic_frames", []) or [])
         for section in ("everyday", "english"):
             for item in data.get(section, []) or []:
                 officials = [str(o) for o in item.get("official", []) or []]
@@ -96,6 +99,16 @@ def program_names(text: str) -> list[str]:
         if len(re.sub(rf"({_SUFFIXES})$", "", name)) >= 2:
             names.append(name)
     return names
+
+
+# An 申請枠 or 類型 named in a question (「創業枠」「電子取引類型」): a run of kanji, katakana or Latin letters before
+# 枠/類型; 「・」 separates two names (「通常枠・出資獲得枠」).
+_FRAME_RE = re.compile(r"((?:[\u4e00-\u9fff\u30a0-\u30faー\u30fc-\u30ffA-Za-z0-9]){2,15}?(?:枠|類型))(?![\u4e00-\u9fff])")
+
+
+def frame_names(text: str) -> list[str]:
+    """The 申請枠 and 類型 a text names, NFKC: 「持続化補助金の創業枠だと」 -> 創業枠."""
+    return list(dict.fromkeys(_FRAME_RE.findall(nfkc(text))))
 
 
 _QUOTED_RE = re.compile(r"[「『]([^」』]{2,30})[」』]")

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from retrieval.glossary import Glossary, program_names, program_stem, quoted_terms
+from retrieval.glossary import Glossary, frame_names, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
 from retrieval.text import nfkc, squash, tokenize
 from retrieval.types import Hit
@@ -196,12 +196,14 @@ class Retriever:
         return out
 
     def unknown_terms(self, question: str) -> list[str]:
-        """Quoted terms and support-giving places the question names that no document mentions (and the
-        glossary does not translate): the documents cannot say what such a term means or such a place gives."""
+        """Quoted terms, 申請枠 and support-giving places the question names that no document mentions (and the
+        glossary does not translate): the documents cannot say what such a term means, what such a 枠 gives or
+        what such a place gives."""
         if self.index is None:
             return []
         text = nfkc(question)
-        quoted = [t for t in quoted_terms(text) if len(squash(t)) >= 3 and not self.glossary.expand(t)]
+        frames = [f for f in frame_names(text) if f not in self.glossary.generic_frames]
+        quoted = [t for t in quoted_terms(text) + frames if len(squash(t)) >= 3 and not self.glossary.expand(t)]
         givers = [m.group(1) or m.group(2) for m in _LOCAL_GIVER_RE.finditer(text)]
         return [t for t in dict.fromkeys(quoted + givers) if not self.index.mentions(t)]
 

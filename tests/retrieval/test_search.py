@@ -86,6 +86,7 @@ def test_frame_names_in_questions():
     assert frame_names("通常枠・出資獲得枠それぞれの上限") == ["通常枠", "出資獲得枠"]  # 「・」 separates two
     assert frame_names("インボイス枠（電子取引類型）の補助率") == ["インボイス枠", "電子取引類型"]
     assert frame_names("この枠で申請できる？") == []
+    assert frame_names("持続化補助金のインボイス特例だと") == ["インボイス特例"]
 
 
 def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_siblings():

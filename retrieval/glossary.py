@@ -101,13 +101,13 @@ def program_names(text: str) -> list[str]:
     return names
 
 
-# An 申請枠, 類型 or 特例 named in a question (「創業枠」「電子取引類型」): a run of kanji, katakana or Latin letters
-# before 枠/類型/特例; 「・」 separates two names (「通常枠・出資獲得枠」).
+# An 申請枠, 類型 or 特例 named in a question (「夜間営業枠」「店舗改装類型」): a run of kanji, katakana or Latin letters
+# before 枠/類型/特例; 「・」 separates two names (「A枠・B枠」).
 _FRAME_RE = re.compile(r"((?:[\u4e00-\u9fff\u30a0-\u30faー\u30fc-\u30ffA-Za-z0-9]){2,15}?(?:枠|類型|特例))(?![\u4e00-\u9fff])")
 
 
 def frame_names(text: str) -> list[str]:
-    """The 申請枠, 類型 and 特例 a text names, NFKC: 「持続化補助金の創業枠だと」 -> 創業枠."""
+    """The 申請枠, 類型 and 特例 a text names, NFKC: 「商店街補助金の夜間営業枠では」 -> 夜間営業枠."""
     return list(dict.fromkeys(_FRAME_RE.findall(nfkc(text))))
 
 

@@ -171,7 +171,7 @@ class ExtractiveAnswerer:
         strict = asked - {"period", "definition"}
         names = program_names(query.question)
         if not names and _PROGRAM_WORD_RE.search(nfkc(query.question)):
-            # A program named by a nickname the name grammar cannot read (「ものづくり補助金」: a kana stem) is
+            # A program named by a nickname the name grammar cannot read (「まちづくり助成金」: a kana stem) is
             # named by the official names the glossary gives for it.
             names = [n for e in query.expansions for n in program_names(e)]
         if names:  # a nickname in the question also counts when the passage uses the official name
@@ -707,7 +707,7 @@ _COMPOUND_RE = re.compile(r"[一-龥々ァ-ヶー]{3,}")
 
 
 _PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
-# A program suffix after a run of kana (「ものづくり補助金」), not after a particle (「国から給付金」)
+# A program suffix after a run of kana (「まちづくり助成金」), not after a particle (「市から給付金」)
 _PROGRAM_WORD_RE = re.compile(
     r"(?<![\u3040-\u309f\u30a0-\u30ffー])[\u3040-\u309f\u30a0-\u30ffー]{3,}(補助金|助成金|給付金|支援金|交付金|税制)")
 _MONTHLY_Q_RE = re.compile(r"月(額|々|あたり|当たり)|毎月|月に?いくら|\bper month\b|\bmonthly\b", re.I)

@@ -22,14 +22,14 @@ def test_aspect_terms_name_what_is_asked():
     assert "documents" in asked_aspects("申請のときどんな書類を用意すればいい？")
     assert "documents" in asked_aspects("提出書類は何ですか")
     assert "documents" not in asked_aspects("領収書などの書類は何年保管すればいい？")
-    assert "documents" in asked_aspects("申請で必要になる書類を一覧で")
+    assert "documents" in asked_aspects("補助金の申込みに必要となる書類は？")
     # when applications open is asked as a date; when to start one's own project is not
-    assert "opening" in asked_aspects("それ、いつから申し込めるの？")
+    assert "opening" in asked_aspects("で、いつから申し込めるんですか")
     assert "opening" in asked_aspects("公募開始はいつですか")
     assert "opening" not in asked_aspects("事業はいつから始めればいい？")
     # how many groups is a count; 「何台か」 is "a few", not a question of how many
-    assert "count" in asked_aspects("これまで何グループ採択された？")
-    assert "count" not in asked_aspects("パソコンを何台か買いたい")
+    assert "count" in asked_aspects("連携したのは何グループ？")
+    assert "count" not in asked_aspects("レジ端末を何台か入れ替えたい")
 
 
 def test_a_fee_asked_by_the_month_needs_a_monthly_figure():
@@ -47,8 +47,8 @@ def test_a_fee_asked_by_the_month_needs_a_monthly_figure():
 def test_a_program_nickname_with_a_kana_stem_still_names_a_program():
     from bot.answerers.extractive import _PROGRAM_WORD_RE
 
-    assert _PROGRAM_WORD_RE.search("ものづくり補助金の上限は？")
-    assert not _PROGRAM_WORD_RE.search("国から給付金が出るって聞いた")
+    assert _PROGRAM_WORD_RE.search("まちづくり助成金の上限は？")
+    assert not _PROGRAM_WORD_RE.search("市から給付金をもらえると聞いた")
 
 
 def test_cut_off_sentences():

@@ -83,10 +83,10 @@ def test_frame_names_in_questions():
     from retrieval.glossary import frame_names
 
     assert frame_names("持続化補助金の夜間営業枠だと") == ["夜間営業枠"]
-    assert frame_names("通常枠・出資獲得枠それぞれの上限") == ["通常枠", "出資獲得枠"]  # 「・」 separates two
+    assert frame_names("夜間枠・早朝枠それぞれの上限") == ["夜間枠", "早朝枠"]  # 「・」 separates two
     assert frame_names("インボイス枠（電子取引類型）の補助率") == ["インボイス枠", "電子取引類型"]
     assert frame_names("この枠で申請できる？") == []
-    assert frame_names("持続化補助金のインボイス特例だと") == ["インボイス特例"]
+    assert frame_names("商店街補助金の多店舗特例では") == ["多店舗特例"]
 
 
 def test_a_question_naming_a_frame_scopes_to_that_call_and_away_from_its_siblings():

@@ -103,12 +103,23 @@ def program_names(text: str) -> list[str]:
 
 # An 申請枠, 類型 or 特例 named in a question (「夜間営業枠」「店舗改装類型」): a run of kanji, katakana or Latin letters
 # before 枠/類型/特例; 「・」 separates two names (「A枠・B枠」).
-_FRAME_RE = re.compile(r"((?:[\u4e00-\u9fff\u30a0-\u30faー\u30fc-\u30ffA-Za-z0-9]){2,15}?(?:枠|類型|特例))(?![\u4e00-\u9fff])")
+_FRAME_RE = re.compile(r"((?:[\u4e00-\u9fff\u30a0-\u30fa\u30fc-\u30ffA-Za-z0-9]){2,15}?(?:枠|類型|特例))(?![\u4e00-\u9fff])")
 
 
 def frame_names(text: str) -> list[str]:
     """The 申請枠, 類型 and 特例 a text names, NFKC: 「商店街補助金の夜間営業枠では」 -> 夜間営業枠."""
     return list(dict.fromkeys(_FRAME_RE.findall(nfkc(text))))
+
+
+# A grant's suffix after a run of kana (「まちづくり助成金」), not after a particle (「市から給付金」): a program whose
+# nickname has a kana stem, which `program_names` does not read as a name.
+_KANA_PROGRAM_RE = re.compile(
+    r"(?<![\u3040-\u309f\u30a0-\u30ffー])[\u3040-\u309f\u30a0-\u30ffー]{3,}(補助金|助成金|給付金|支援金|交付金|税制)")
+
+
+def names_kana_program(text: str) -> bool:
+    """Does the text name a program by a nickname with a kana stem (「まちづくり助成金」)?"""
+    return bool(_KANA_PROGRAM_RE.search(nfkc(text)))
 
 
 _QUOTED_RE = re.compile(r"[「『]([^」』]{2,30})[」』]")

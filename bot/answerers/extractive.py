@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from bot.answerers.base import Draft, Sentence
-from retrieval.glossary import program_names, quoted_terms
+from retrieval.glossary import names_kana_program, program_names, quoted_terms
 from retrieval.search import Query
 from retrieval.text import answer_units as _answer_units
 from retrieval.text import fiscal_years, nfkc, squash, tokenize
@@ -170,7 +170,7 @@ class ExtractiveAnswerer:
         best = max((c for c in candidates if c.coverage >= cfg.min_coverage), key=lambda c: c.score)
         strict = asked - {"period", "definition"}
         names = program_names(query.question)
-        if not names and _PROGRAM_WORD_RE.search(nfkc(query.question)):
+        if not names and names_kana_program(query.question):
             # A program named by a nickname the name grammar cannot read (「まちづくり助成金」: a kana stem) is
             # named by the official names the glossary gives for it.
             names = [n for e in query.expansions for n in program_names(e)]
@@ -707,9 +707,6 @@ _COMPOUND_RE = re.compile(r"[一-龥々ァ-ヶー]{3,}")
 
 
 _PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|\bper\b", re.I)
-# A program suffix after a run of kana (「まちづくり助成金」), not after a particle (「市から給付金」)
-_PROGRAM_WORD_RE = re.compile(
-    r"(?<![\u3040-\u309f\u30a0-\u30ffー])[\u3040-\u309f\u30a0-\u30ffー]{3,}(補助金|助成金|給付金|支援金|交付金|税制)")
 _MONTHLY_Q_RE = re.compile(r"月(額|々|あたり|当たり)|毎月|月に?いくら|\bper month\b|\bmonthly\b", re.I)
 _MONTHLY_S_RE = re.compile(r"月額|月々|毎月|[/／]\s*月|(か|ヶ|カ)?月(あたり|当たり)")
 _PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")

@@ -45,10 +45,11 @@ def test_a_fee_asked_by_the_month_needs_a_monthly_figure():
 
 
 def test_a_program_nickname_with_a_kana_stem_still_names_a_program():
-    from bot.answerers.extractive import _PROGRAM_WORD_RE
+    from retrieval.glossary import names_kana_program
 
-    assert _PROGRAM_WORD_RE.search("まちづくり助成金の上限は？")
-    assert not _PROGRAM_WORD_RE.search("市から給付金をもらえると聞いた")
+    assert names_kana_program("まちづくり助成金の上限は？")
+    assert not names_kana_program("市から給付金をもらえると聞いた")
+    assert not names_kana_program("IT導入補助金の上限は？")  # program_names reads this one
 
 
 def test_cut_off_sentences():

@@ -377,8 +377,13 @@ class PassageIndex:
 
     def text_before(self, passage: Passage, lines: int = 60) -> str:
         """Text of the passages of the same document that end within `lines` lines before this one."""
-        return "\n".join(p.text for p in self._by_source.get(passage.source, [])
-                         if passage.start_line - lines <= p.end_line < passage.start_line)
+        return "\n".join(p.text for p in self.passages_before(passage, lines))
+
+    def passages_before(self, passage: Passage, lines: int = 60) -> list[Passage]:
+        """The passages of the same document that end within `lines` lines before this one (its headings,
+        the sentence that introduces its list)."""
+        return [p for p in self._by_source.get(passage.source, [])
+                if passage.start_line - lines <= p.end_line < passage.start_line]
 
     def parent_of(self, pid: str) -> Passage:
         """The passage a key stands for: itself, or the passage a small unit belongs to."""

@@ -14,10 +14,12 @@ from typing import Literal
 
 import numpy as np
 
+from retrieval.coverage import is_latin as _is_latin
+from retrieval.coverage import question_weights
 from retrieval.glossary import Glossary, frame_names, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
 from retrieval.text import nfkc, squash, tokenize
-from retrieval.types import Hit
+from retrieval.types import Hit, Passage
 
 _FOLLOWUP_RE = re.compile(
     r"^(その|それ|この|これ|あの|あれ|同|上記|そこ|そちら|こちら|当該|前者|後者|では|じゃあ|じゃ|また|他に|ほかに|ちなみに)"
@@ -61,7 +63,13 @@ class SearchConfig:
     scope_boost: float = 0.3  # a passage of the document whose call (program, 枠) the question names ranks higher
     sibling_penalty: float = 0.5  # ...and one of another 枠 of that program lower
     scope_words_in_keywords: bool = False  # keep the words naming a scoped call in the keyword query
+    # The fused top re-ranked by how much of the question a passage (with the lines before it: its headings)
+    # says, rare words weighing more; measured on the tune splits (recall@1 and MRR), confirmed on held-out.
+    coverage_weight: float = 0.7  # beside the fused score scaled to the best one; 0: off
+    coverage_depth: int = 10  # how many of the fused top are re-ranked
 
+
+AROUND_CACHE = 8192  # passages whose words (with those before them) are kept
 
 METHODS = ("dense", "keyword", "dense_unit", "keyword_unit")
 
@@ -78,10 +86,6 @@ class Query:
     def text(self) -> str:
         parts = [self.context, self.question, " ".join(self.expansions)]
         return "\n".join(p for p in parts if p)
-
-
-def _is_latin(text: str) -> bool:
-    return sum(ch.isascii() for ch in text) > 0.7 * len(text)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class Retriever:
         self._embed_query = self._embed
         if self.config.query_cache > 0:
             self._embed_query = functools.lru_cache(maxsize=self.config.query_cache)(self._embed_query)
+        # The same passages come up question after question: their words (with those before them) are kept.
+        self._around = functools.lru_cache(maxsize=AROUND_CACHE)(self._tokens_around)
 
     def _embed(self, text: str) -> np.ndarray:
         return self.index.embedder.embed_query(text)
@@ -216,6 +222,7 @@ class Retriever:
         cfg = self.config
         raw: dict[str, dict[str, float]] = {m: {} for m in METHODS}
         unit_of: dict[str, str] = {}  # passage id -> the unit that matched it best
+        asked = query
         named, siblings = self.names.scope(f"{query.context}\n{query.question}")
         naming: set[str] = set()
         if named and not cfg.scope_words_in_keywords:
@@ -249,14 +256,39 @@ class Retriever:
                             else 1.0)
 
         candidates = {pid for found in raw.values() for pid in found}
-        scored = sorted(((scoped(self._fuse(pid, ranks, raw), pid), pid) for pid in candidates),
-                        key=lambda x: (-x[0], x[1]))
+        fused = sorted(((scoped(self._fuse(pid, ranks, raw), pid), pid) for pid in candidates), key=lambda x: (-x[0], x[1]))
+        fused_rank = {pid: n for n, (_, pid) in enumerate(fused, 1)}
+        scored = self._by_coverage(asked, fused)
         return [Hit(passage=self.index.passages[pid], score=round(score, 6),
-                    ranks={"dense": ranks["dense"].get(pid), "keyword": ranks["keyword"].get(pid)},
+                    ranks={"dense": ranks["dense"].get(pid), "keyword": ranks["keyword"].get(pid),
+                           "fused": fused_rank[pid]},
                     similarity=round(raw["dense"].get(pid, 0.0), 4),
                     unit_similarity=round(raw["dense_unit"].get(pid, 0.0), 4),
                     unit=self.index.units[unit_of[pid]] if pid in unit_of else None)
                 for score, pid in scored[:k]]
+
+    def _by_coverage(self, query: Query, scored: list[tuple[float, str]]) -> list[tuple[float, str]]:
+        """The fused top re-ranked by the share of the question each passage says (with its heading path and the
+        passages just before it). Fusion weighs a dense and a keyword score that both reward a passage on the
+        topic; this rewards the one that says what was asked, so the answer is quoted from it. Scores come out
+        scaled to the best fused one, so those past the re-ranked top stay below it."""
+        cfg = self.config
+        if not scored:
+            return scored
+        best = scored[0][0] or 1.0
+        out = [(score / best, pid) for score, pid in scored]
+        if not cfg.coverage_weight:
+            return out
+        idx = self.index
+        weights = question_weights(query.question, query.context, query.expansions, idx.idf, idx.knows)
+        head = sorted(((score + cfg.coverage_weight * weights.coverage(self._around(idx.passages[pid])), pid)
+                       for score, pid in out[:cfg.coverage_depth]), key=lambda x: (-x[0], x[1]))
+        return head + out[cfg.coverage_depth:]
+
+    def _tokens_around(self, passage: Passage) -> frozenset[str]:
+        """Keyed by the whole passage, not its id: an index rebuilt under the same ids never shares an entry."""
+        return frozenset(t for p in [*self.index.passages_before(passage), passage]
+                         for t in tokenize(p.text))
 
     def _by_parent(self, found: list[tuple[str, float]], scores: dict[str, float], unit_of: dict[str, str]) -> None:
         """A method's unit list as passage scores: each passage takes its best unit's score (in rank order)."""
@@ -289,8 +321,10 @@ class Retriever:
             return False
         # A passage that its best unit, its scope or its keywords lifted into the top has no passage-level
         # dense score of its own; its unit's similarity is then how close it is (0.0 is "not measured").
-        best = max(max(h.similarity, h.unit_similarity) for h in hits[:5])
+        # The fused top 5, as calibrated: the re-ranking by coverage reorders the list, not what it found.
+        top = sorted(hits, key=lambda h: h.ranks.get("fused") or len(hits))[:5]
+        best = max(max(h.similarity, h.unit_similarity) for h in top)
         return best >= self.config.min_similarity or any(
             h.ranks.get("keyword") == 1 and (dense := h.ranks.get("dense")) is not None and dense <= 10
-            for h in hits[:5]
+            for h in top
         )

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from bot.answerers.base import Draft, Sentence
+from retrieval.coverage import is_latin as _is_latin
+from retrieval.coverage import question_weights
 from retrieval.glossary import names_kana_program, program_names, quoted_terms
 from retrieval.search import Query
 from retrieval.text import answer_units as _answer_units
 from retrieval.text import fiscal_years, nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
+
+_PHONE_S_RE = re.compile(r"\d{2,5}\s*[-‐－ー]\s*\d{1,4}\s*[-‐－ー]\s*\d{3,4}")  # a phone number
 
 # What a question asks for (question pattern), and how a sentence that gives it looks (sentence pattern).
 # A question that asks for one of these is answered only by sentences that hold it: a question about a
@@ -80,7 +84,7 @@ ASPECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # Where to ask (「問い合わせ先の電話番号は」): a number, an address or a named desk, not a mention of one.
     "contact": (
         re.compile(r"電話番号|連絡先|問い?合わ?せ先|メールアドレス|\bphone\b|\bcontact\b|\be-?mail\b", re.I),
-        re.compile(r"\d{2,5}\s*[-‐－ー]\s*\d{1,4}\s*[-‐－ー]\s*\d{3,4}|TEL|Tel|電話|@|https?://|問い?合わ?せ(先|窓口)"),
+        re.compile(_PHONE_S_RE.pattern + r"|TEL|Tel|電話|@|https?://|問い?合わ?せ(先|窓口)"),
     ),
     # A duration in days (「何日くらいかかる」): a month or a year does not answer it, nor does a date.
     "days": (
@@ -304,8 +308,8 @@ class ExtractiveAnswerer:
     @staticmethod
     def _states(c: _Candidate, question: str) -> frozenset[str]:
         """The asked kinds of fact a sentence really gives. An amount asked per unit (「1事業主あたり」「1台あたり」)
-        needs a per-unit figure or a cap, a fee asked by the month (「月いくら」) a monthly figure, and a budget
-        line (「予算額 128億円」) answers only a question on budgets."""
+        needs a per-unit figure or a cap, a fee asked by the month (「月いくら」) a monthly figure, a budget
+        line (「予算額 128億円」) answers only a question on budgets, and a phone number asked for is a number."""
         aspects = c.aspects
         if "amount" in aspects:
             q, text = nfkc(question), nfkc(c.text)
@@ -314,6 +318,8 @@ class ExtractiveAnswerer:
             budget_only = "予算" not in q and _BUDGET_RE.search(text) and not _GRANT_AMOUNT_RE.search(text)
             if per_unit or budget_only:
                 aspects = aspects - {"amount"}
+        if "contact" in aspects and _PHONE_Q_RE.search(nfkc(question)) and not _PHONE_S_RE.search(nfkc(c.text)):
+            aspects = aspects - {"contact"}  # a number asked for: a web address or a desk's name does not give it
         return aspects
 
     def _qualifiers(self, question: str) -> list[frozenset[str]]:
@@ -553,6 +559,13 @@ class ExtractiveAnswerer:
             return (nxt, 0) if nxt is not None and _units(hits[nxt].passage.text) else None
 
         for c in chosen:
+            if c.pos > 0 and _starts_mid(c.text):
+                # 「の特別償却又は7％の税額控除…」 begins where a line break cut its sentence: the line before
+                # holds its subject and first figure, and is read with it.
+                before = unit_at(c.hit, c.pos - 1)
+                if before not in out:
+                    out.append(before)
+                    found |= before.aspects & asked
             if cfg.follow_lists and _LIST_INTRO_RE.search(c.text):
                 # Every item, short ones (「①成長・挑戦への支援」) included: a list is asked for whole.
                 size, at, k = 0, following(c.hit, c.pos), 1
@@ -617,31 +630,13 @@ class ExtractiveAnswerer:
         return None
 
     def _question_weights(self, query: Query) -> tuple[dict[str, float], dict[str, float]]:
-        """Question words with their weight, and glossary/history words that may stand in for them."""
-        # Words no document uses cannot be matched by any sentence; they are left out of the weight
-        # (an English question is then weighed by its glossary translations, at full weight).
-        weights: dict[str, float] = {}
-        for token in tokenize(query.question):
-            if self.known(token):
-                weights[token] = max(weights.get(token, 0.0), self.idf(token))
-        # The words that name the fact asked for (「補助上限額」 in 「来年度分の補助上限額」) matter most:
-        # a budget line matching the year must not outweigh the line that states the cap.
-        for token in aspect_terms(query.question):
-            if token in weights:
-                weights[token] *= self.config.aspect_boost
-        if query.context:
-            for token in tokenize(query.context):
-                if self.known(token):
-                    weights.setdefault(token, self.idf(token) * 0.5)
-        latin = _is_latin(query.question)
-        extra: dict[str, float] = {}
-        for token in tokenize(" ".join(query.expansions)):
-            if token not in weights and self.known(token):
-                if latin:
-                    weights[token] = self.idf(token)
-                else:
-                    extra[token] = self.idf(token) * self.config.stand_in
-        return weights, extra
+        """Question words with their weight, and glossary/history words that may stand in for them. The words
+        that name the fact asked for (「補助上限額」 in 「来年度分の補助上限額」) matter most: a budget line
+        matching the year must not outweigh the line that states the cap."""
+        w = question_weights(query.question, query.context, query.expansions, self.idf, self.known,
+                             stand_in=self.config.stand_in, boosted=aspect_terms(query.question),
+                             boost=self.config.aspect_boost)
+        return w.own, w.stand_in
 
     def _candidates(self, hits: list[Hit], weights: dict[str, float], extra: dict[str, float],
                     asked: set[str], terms: tuple[str, ...] = ()) -> list[_Candidate]:
@@ -680,10 +675,6 @@ def _units(text: str) -> tuple[str, ...]:
     return tuple(_answer_units(text))
 
 
-def _is_latin(text: str) -> bool:
-    return sum(ch.isascii() for ch in text) > 0.7 * len(text)
-
-
 def _informative(unit: str, heading: str) -> bool:
     """A unit worth quoting: not the section's own heading, not a sheet label, and saying something."""
     squashed = nfkc(unit).replace(" ", "")
@@ -710,6 +701,7 @@ _PER_UNIT_Q_RE = re.compile(r"(1|一)\s*\S{0,4}?(あたり|当たり)|につき|
 _MONTHLY_Q_RE = re.compile(r"月(額|々|あたり|当たり)|毎月|月に?いくら|\bper month\b|\bmonthly\b", re.I)
 _MONTHLY_S_RE = re.compile(r"月額|月々|毎月|[/／]\s*月|(か|ヶ|カ)?月(あたり|当たり)")
 _PER_UNIT_S_RE = re.compile(r"あたり|当たり|につき|上限|限度|最大|まで|/\s*(者|社|件|人|台|事業者|企業)")
+_PHONE_Q_RE = re.compile(r"電話番号|\bphone number\b|\btel\b", re.I)
 _BUDGET_RE = re.compile(r"予算額?|予備費|計上|内数|百万円\s*[)）]")
 _GRANT_AMOUNT_RE = re.compile(r"補助|助成|給付|支給|貸付|融資|上限|限度|控除")
 _COUNT_SUBJECT_RE = re.compile(r"([一-龥ァ-ヶー]{1,6}?)(者数|件数|社数|人数)")
@@ -801,6 +793,15 @@ _DEFINES_RE = re.compile(r"とは[、,]?.{1,40}(の略|をいう|を指す|の�
 def _defines(text: str, nxt: str) -> bool:
     """A definition that runs on: 「※サポインとは、…の略。」 then 「…裾野産業のこと。」."""
     return bool(_DEFINES_RE.search(nfkc(text).strip())) and bool(re.search(r"(のこと|をいう|を指す)。$", nfkc(nxt).strip()))
+
+
+# A particle (or a comma) opening a unit, before a word: the unit goes on with a sentence a line break cut.
+_MID_SENTENCE_RE = re.compile(r"^([のをにがはでやへと](?=[一-龥ァ-ヶ0-9A-Za-z])|[、,])")
+
+
+def _starts_mid(text: str) -> bool:
+    """Does this unit begin in the middle of a sentence (「の特別償却又は…」, 「、及び…」)?"""
+    return bool(_MID_SENTENCE_RE.match(nfkc(text).lstrip()))
 
 
 def _cut_off(text: str) -> bool:

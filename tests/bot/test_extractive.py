@@ -265,3 +265,26 @@ def test_each_part_of_a_question_may_find_its_fact_in_its_own_passage():
     assert not draft.refused, draft.reason
     said = " ".join(s.text for s in draft.sentences)
     assert "５者以上" in said and "３００万円" in said
+
+
+def test_a_unit_that_begins_mid_sentence():
+    from bot.answerers.extractive import _starts_mid
+
+    assert _starts_mid("の割増償却又は５％の税額控除ができる。")  # a line break cut 「…取得価額の２０％」 from it
+    assert _starts_mid("、及び地域の金融機関と連携する。")
+    assert not _starts_mid("ものづくり補助金は設備投資を支援する。")  # も before a kana word opens a sentence
+    assert not _starts_mid("はじめに、事業の目的を述べる。")
+    assert not _starts_mid("この事業は令和７年度に始まった。")
+
+
+def test_a_phone_number_asked_for_is_a_number():
+    from bot.answerers.extractive import ExtractiveAnswerer, _Candidate
+
+    def states(text: str, question: str) -> frozenset[str]:
+        return ExtractiveAnswerer._states(_Candidate(text, 0, 0, 0.5, 1.0, frozenset(), frozenset({"contact"})),
+                                          question)
+
+    question = "事務局の電話番号を教えて"
+    assert "contact" not in states("詳しくは特設サイト https://example.jp/ を参照。", question)
+    assert "contact" in states("コールセンター 0570-000-111（平日9:30～17:30）", question)
+    assert "contact" in states("詳しくは特設サイト https://example.jp/ を参照。", "問い合わせ先は？")

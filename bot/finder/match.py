@@ -80,12 +80,14 @@ class Match:
     open_facets: set[str] = field(default_factory=set)  # profile facets that would change this match
     excluded: bool = False  # a condition of the program rules the profile out
     goal_matched: bool = False
+    goals: set[str] = field(default_factory=set)  # the profile's goals this program is for
     relevance: float = 0.0
     fit: str | None = None  # a language model's verdict (yes / maybe), when one judged the candidates
 
 
 RELEVANCE_WEIGHT = 6.0  # a program whose passage tops the search gains as much as two matched goals
 OFF_GOAL_PENALTY = 1.5
+FORM_PENALTY = 3.0  # as much as the main goal: the form of help asked for (a tax break) decides before topic
 
 
 def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Vocabulary,
@@ -110,6 +112,8 @@ def rank(profile: Profile, programs: Sequence[CatalogueProgram], vocabulary: Voc
         m.score += RELEVANCE_WEIGHT * m.relevance
         if profile.goals and not m.goal_matched:
             m.score -= OFF_GOAL_PENALTY  # close in words, but for none of the things the user wants to do
+        if any(g in vocabulary.form_goals and g not in m.goals for g in profile.goals):
+            m.score -= FORM_PENALTY  # 「税金の面で優遇は」: a grant is not the kind of help asked for
         if m.score > 0 and (m.goal_matched or m.relevance > 0):
             matches.append(m)
     _distinctive_words(matches, said)
@@ -151,6 +155,7 @@ def _match(profile: Profile, program: CatalogueProgram, vocabulary: Vocabulary) 
             if has_any(name_text, words):
                 m.score += 1.0  # its very name says it is for this (IT導入補助金 for IT化)
             m.goal_matched = True
+            m.goals.add(goal)
             m.reasons.append(Reason(f"「{goal}」に合う事業です", tuple(where[:1] or _first(fields, PURPOSE_FIELDS)),
                                     tuple(words)))
     if not profile.goals:

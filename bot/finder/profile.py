@@ -65,6 +65,7 @@ class Vocabulary:
     facets: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     size_source: str = ""
     size_rules: list[SizeRule] = field(default_factory=list)
+    form_goals: tuple[str, ...] = ()  # goals that name the form of help (a tax break), not what it is for
 
     @classmethod
     def load(cls, glossary_path: Path) -> Vocabulary:
@@ -72,9 +73,10 @@ class Vocabulary:
         situations = (data or {}).get("situations") or {}
         rules = situations.get("size_rules") or {}
         facets = {k: {label: [str(w) for w in words] for label, words in (v or {}).items()}
-                  for k, v in situations.items() if k != "size_rules"}
+                  for k, v in situations.items() if k not in {"size_rules", "form_goals"}}
         return cls(facets=facets, size_source=str(rules.get("source", "")),
-                   size_rules=[SizeRule(**r) for r in rules.get("rules", []) or []])
+                   size_rules=[SizeRule(**r) for r in rules.get("rules", []) or []],
+                   form_goals=tuple(str(g) for g in situations.get("form_goals") or ()))
 
     def find(self, facet: str, text: str) -> list[tuple[str, int]]:
         """Labels of `facet` whose words occur in text, with the position of the first such word."""

@@ -189,3 +189,24 @@ def test_a_call_for_larger_businesses_does_not_admit_a_small_one():
     assert not admits_employees("対象従業員数: 901名以上", 10) and admits_employees("対象従業員数: 901名以上", 1200)
     assert not admits_employees("対象従業員数: 20名以下", 60) and admits_employees("対象従業員数: 20名以下", 20)
     assert admits_employees("対象従業員数: 従業員数の制約なし", 5000)
+
+
+def test_a_situation_asking_for_a_tax_break_ranks_the_tax_program_over_grants_on_its_topic():
+    """「税金の面で優遇は」 names the form of help: a grant for the same topic is not what was asked for."""
+    from bot.finder.match import rank
+    from bot.finder.profile import Profile
+
+    programs = programs_from_json([
+        {"name": "試作開発補助金", "nicknames": [], "fields": {
+            "purpose": cited("中小企業が行う研究開発及び試作品開発を支援する", PR, 1)}},
+        {"name": "試験研究税制", "nicknames": [], "fields": {
+            "support": cited("中小企業の研究開発に係る試験研究費の一定割合を税額控除する", PR, 2)}},
+    ])
+    vocabulary = Vocabulary.load(CORPUS / "glossary.yaml")
+    assert "税制優遇" in vocabulary.form_goals
+    closer = {0: 1.0, 1: 0.2}  # the grant's passages are the closer to the situation's words
+    asked = rank(Profile(goals=["研究開発", "税制優遇"]), programs, vocabulary, relevance=closer)
+    assert [m.program.name for m in asked][:1] == ["試験研究税制"]
+    # a situation that names no form of help keeps the closer grant first
+    topic = rank(Profile(goals=["研究開発"]), programs, vocabulary, relevance=closer)
+    assert [m.program.name for m in topic][:1] == ["試作開発補助金"]

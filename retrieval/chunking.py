@@ -20,7 +20,6 @@ from retrieval.types import Document, Passage
 MAX_CHARS = 360
 MIN_CHARS = 120
 TINY_CHARS = 40  # a passage this short (a lone heading, a chart label) is merged into its neighbour
-LABEL_CHARS = 15  # an item line this short that ends no sentence labels the line after it
 UNIT_MIN_CHARS = 8  # a small unit needs this many word characters
 PROGRAM_SPAN = 160  # content lines a PR-sheet program name stays in force without a new one
 
@@ -63,9 +62,7 @@ class _Unit:
     def text(self) -> str:
         out = ""
         for _, s in self.pieces:
-            spaced = out and ((out[-1].isascii() and out[-1].isalnum() and s[:1].isascii() and s[:1].isalnum())
-                              or _is_item_label(out))  # 「⑦旅館業 資本金の額…」
-            out += (" " if spaced else "") + s
+            out += (" " if out and out[-1].isascii() and out[-1].isalnum() and s[:1].isascii() and s[:1].isalnum() else "") + s
         return out
 
     @property
@@ -210,7 +207,7 @@ def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
             units.append(_Unit([(line_no, stripped)]))
             prev_line = None
             continue
-        if units and prev_line is not None and _continues(prev_line, stripped, units[-1].text):
+        if units and prev_line is not None and _continues(prev_line, stripped):
             units[-1].pieces.append((line_no, stripped))
         else:
             units.append(_Unit([(line_no, stripped)]))
@@ -223,36 +220,9 @@ def _sections(doc: Document) -> list[tuple[str, list[_Unit]]]:
 _FIELD_LINE_RE = re.compile(r"^(?=[^\s:]*[^\x00-\x7f])[^\s:：。、]{2,12}: \S")
 
 
-def _is_bullet(line: str) -> bool:
-    """Does the line open an item? Circled digits are read before NFKC turns 「⑦」 into a plain 7."""
-    return bool(_BULLET_RE.match(line) or _BULLET_RE.match(nfkc(line)))
-
-
-def _is_item_label(line: str) -> bool:
-    """A short item that only names (「⑦旅館業」): the row label of a table flattened by PDF extraction,
-    whose values the next line gives."""
-    core = _BRACKETED_RE.sub("", line).strip()  # 「③サービス業（…旅館業を除く。）」 names what its brackets qualify
-    return _is_bullet(line) and len(core) <= LABEL_CHARS and not core.endswith(_SENTENCE_FINAL) and "。" not in core \
-        and not _open_bracket(line)
-
-
-def _open_bracket(text: str) -> bool:
-    """Does the text leave a bracket open (「③小売業（飲食店を」)? Its next line is inside the bracket."""
-    return text.count("（") + text.count("(") > text.count("）") + text.count(")")
-
-
-_BRACKETED_RE = re.compile(r"[（(][^（）()]*[）)]")
-
-
-def _continues(prev: str, line: str, paragraph: str = "") -> bool:
-    """Was this line's start broken off the previous line in the middle of a sentence, or is it the values
-    of the row the previous line (or the paragraph it ends) labels?"""
-    if _is_bullet(line):
-        return False
-    if _is_item_label(paragraph or prev) or (_is_bullet(paragraph) and _open_bracket(paragraph)
-                                               and len(paragraph) <= LABEL_CHARS * 2):
-        return True
-    if prev.endswith(_SENTENCE_FINAL):
+def _continues(prev: str, line: str) -> bool:
+    """Was this line's start broken off the previous line in the middle of a sentence?"""
+    if prev.endswith(_SENTENCE_FINAL) or _BULLET_RE.match(nfkc(line)):
         return False
     if _FIELD_LINE_RE.match(prev) and _FIELD_LINE_RE.match(line):
         return False

@@ -30,7 +30,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "20"  # bump when chunking or keyword tokens change: forces a rebuild
+CHUNKER_VERSION = "21"  # bump when chunking or keyword tokens change: forces a rebuild
 COLLECTION = "advisor-passages"
 STATE_FILE = "state.json"
 # Candidates the HNSW graph explores per query (Chroma's default is 100). With 100, two processes asking the

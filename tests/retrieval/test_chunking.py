@@ -128,19 +128,3 @@ def test_field_lines_of_a_record_stay_apart_while_a_broken_sentence_is_joined():
     text = p.text.split("\n")
     assert "対象地域の詳細: 県内に本社又は主たる事業所を有すること" in text and "対象従業員数: 20名以下" in text
     assert "本事業は県内の中小企業が行うデジタル化の取組に要する経費の一部を補助するものです。" in text
-
-
-def test_a_table_row_label_stays_with_its_values_not_with_the_row_before():
-    """PDF extraction puts a flattened table's row label (「③小売業」) on a line of its own, between the values of
-    the row before and its own: the label opens its row and its values follow it on the same line."""
-    lines = ("（中小企業等の定義）", "業種分類 定義",
-             "②卸売業", "資本金の額又は出資の総額が１億円以下の会社又は常時使用する",
-             "従業員の数が１００人以下の会社", "③小売業（飲食店を", "含む。）",
-             "資本金の額又は出資の総額が５千万円以下の会社又は常時使用する", "従業員の数が５０人以下の会社",
-             "⑩医療法人、社会福祉法人、学校法人その他これらに類する法人の全て", "常時使用する従業員の数が３００人以下の者")
-    [p] = chunk(Document(source="k.txt", title="", lines=lines, content_hash=""), max_chars=2000, min_chars=10)
-    rows = p.text.split("\n")
-    assert "②卸売業 資本金の額又は出資の総額が１億円以下の会社又は常時使用する従業員の数が１００人以下の会社" in rows
-    assert "③小売業（飲食店を含む。） 資本金の額又は出資の総額が５千万円以下の会社又は常時使用する従業員の数が５０人以下の会社" in rows
-    # a long item is a statement of its own, not a label
-    assert "⑩医療法人、社会福祉法人、学校法人その他これらに類する法人の全て常時使用する従業員の数が３００人以下の者" in rows

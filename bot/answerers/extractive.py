@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from bot.answerers.base import Draft, Sentence
+from retrieval.coverage import QuestionWeights, question_weights
 from retrieval.coverage import is_latin as _is_latin
-from retrieval.coverage import question_weights
 from retrieval.glossary import names_kana_program, program_names, quoted_terms
 from retrieval.search import Query
 from retrieval.text import answer_units as _answer_units
@@ -358,14 +358,9 @@ class ExtractiveAnswerer:
                           extra: dict[str, float] | None = None) -> list[float]:
         """Share of the question each passage says, glossary words standing in for the user's own (パソコン ->
         ITツール) as they do for a sentence."""
-        total = sum(weights.values()) or 1.0
-        out = []
-        for hit in hits[: self.config.passages_considered]:
-            tokens = set(tokenize(f"{hit.passage.section}\n{hit.passage.text}"))
-            own = sum(w for t, w in weights.items() if t in tokens)
-            stand_in = sum(w for t, w in (extra or {}).items() if t in tokens)
-            out.append((own + min(total - own, stand_in)) / total)
-        return out
+        question = QuestionWeights(weights, extra or {})
+        return [question.coverage(set(tokenize(f"{hit.passage.section}\n{hit.passage.text}")))
+                for hit in hits[: self.config.passages_considered]]
 
     def _surroundings(self, passage: Passage) -> tuple[frozenset[str], str]:
         """The tokens and squashed text of a passage with its section and the lines before it. The same

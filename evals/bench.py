@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="Use the existing index instead of timing a build.")
     parser.add_argument("--skip-load", action="store_true", help="No load run against a live web server.")
     parser.add_argument("--workers", type=int, default=2, help="Web server worker processes for the load run.")
+    parser.add_argument("--warm-dataset", default="evals/datasets/seed_dev.jsonl",
+                        help="Questions the server answers before the load run (its passage caches warm, as a "
+                             "server's are after a while), none of them asked in the run.")
     parser.add_argument("--realdocs", type=Path, default=Path("../shared/realdocs"),
                         help="Real 公募要領 (PDF) added to the seeds for a second index build timing.")
     args = parser.parse_args()
@@ -81,7 +84,8 @@ def main() -> None:
     retriever.config = base
 
     if not args.skip_load:
-        _load(questions, args.workers)
+        warm = [i.question for i in load_dataset(Path(args.warm_dataset)) if not i.history]
+        _load(questions, warm, args.workers)
 
 
 def _build(settings: Settings, corpus: Path, label: str) -> None:
@@ -97,16 +101,31 @@ def _build(settings: Settings, corpus: Path, label: str) -> None:
           f"embedder {fresh.make_index().embedder.name})")
 
 
-def _load(questions: list[tuple[str, list]], workers: int) -> None:
-    """POST /api/chat at 1, 8 and 32 clients: first with every question new to the server, then repeated."""
-    from evals.loadbench import Server, report, run_load
+def _load(questions: list[tuple[str, list]], warm: list[str], workers: int) -> None:
+    """POST /api/chat at 1, 8 and 32 clients: first with every question new to the server, then repeated.
+
+    Beside each figure: the server's CPU per request against the engine's own cost in process, and the bound
+    the query embedder sets (a new question cannot cost less than embedding it)."""
+    import os
+
+    from evals.loadbench import TARGET, Server, engine_cost, report, run_load
 
     asked = [q for q, h in questions if not h]
+    cores = os.cpu_count() or 1
+    cost = engine_cost(asked, warm, threads=max(1, cores // workers))
+    print(f"engine in process (one embedder thread, query cache off, warmed on {len(warm)} other questions): "
+          f"ask {cost.ask_cpu_ms:.1f} ms CPU per new question, of which embedding the query "
+          f"{cost.embed_cpu_ms:.1f} ms")
+    print(f"  bound: {cores} cores / {cost.embed_cpu_ms:.1f} ms = at most {cost.max_rps(cores):.1f} new questions/s "
+          f"even if answering cost nothing beyond the embedding (target {TARGET['rps']:.0f})")
     with Server(workers=workers, env={"ADVISOR_QUERY_CACHE_SIZE": "0"}) as server:
-        report(run_load(server.url, asked), f"load, {workers} workers, query cache off (every question new):")
+        run_load(server.url, warm, levels=(workers * 2,), rounds=1, max_requests=len(warm))  # warm caches
+        report(run_load(server.url, asked, cpu=server.cpu_seconds),
+               f"load, {workers} workers, query cache off (every question new):", cost.ask_cpu_ms)
     with Server(workers=workers) as server:
         run_load(server.url, asked, levels=(8,), rounds=1, max_requests=len(asked) * workers * 2)  # warm caches
-        report(run_load(server.url, asked), f"load, {workers} workers, questions seen before (query cache warm):")
+        report(run_load(server.url, asked, cpu=server.cpu_seconds),
+               f"load, {workers} workers, questions seen before (query cache warm):")
 
 
 if __name__ == "__main__":

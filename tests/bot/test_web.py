@@ -272,3 +272,22 @@ def test_storage_keeps_citations_of_each_answer(web_settings, client):
     answer = client.post("/api/chat", json={"question": SAPOIN}).json()
     stored = Store(web_settings.database_url).citations(answer["message_id"])
     assert [c.model_dump() for c in stored] == answer["citations"]
+
+
+def test_answers_over_http_to_concurrent_new_questions_are_the_engine_answers(corpus_settings, tmp_path):
+    """The web path and the batched query embeddings (query cache off, so every question is embedded, and
+    8 at once) change nothing of an answer: text, refusal and citations are those `advisor.ask` gives alone."""
+    from bot.engine import Advisor
+
+    settings = corpus_settings.model_copy(update={"query_cache_size": 0, "rate_limit": "1000/minute",
+                                                  "database_url": f"sqlite:///{tmp_path}/load.db"})
+    engine = Advisor(settings)
+    questions = [SAPOIN, "IT導入補助金の補助率は？", "事業承継の相談窓口は？", "Go-Techの補助上限は？",
+                 "町工場が大学と共同研究するときの支援は？", "ものづくり補助金の補助率は？",
+                 "持続化補助金の上限額は？", "中小企業の賃上げ支援は？", "宇宙ビジネスの支援はありますか"]
+    fields = ("answer", "refused", "citations")
+    alone = {q: engine.ask(q).model_dump(include=set(fields)) for q in questions}
+    with TestClient(create_app(settings, advisor=engine)) as c, ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda q: c.post("/api/chat", json={"question": q}).json(), questions * 3))
+    for question, body in zip(questions * 3, bodies, strict=True):
+        assert {k: body[k] for k in fields} == alone[question], question

@@ -55,16 +55,28 @@ class Glossary:
             return
         bucket = self.expansions.setdefault(key, [])
         bucket.extend(w for w in words if w not in bucket and _key(w) != key)
+        self._matchers = None
+
+    # Every question is matched against every trigger and program name: their normalised forms are made once.
+    _matchers: _Matchers | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _matching(self) -> _Matchers:
+        if self._matchers is None or self._matchers.programs != len(self.programs):
+            # Longest triggers first, so 「IT導入補助金」 wins over 「補助金」-like shorter keys.
+            triggers = [(t, _Pattern.of(t)) for t in sorted(self.expansions, key=len, reverse=True)]
+            names = [_Pattern.of(key) for official, aliases in self.programs.items() for n in [official, *aliases]
+                     if len(key := _key(n)) >= 3]
+            self._matchers = _Matchers(triggers, names, len(self.programs))
+        return self._matchers
 
     def expand(self, query: str) -> list[str]:
         """Words to add to the query: official names for nicknames, document words for everyday ones."""
-        text = _key(query)
+        text = _Text.of(query)
         found: list[str] = []
-        # Longest triggers first, so 「IT導入補助金」 wins over 「補助金」-like shorter keys.
-        for trigger in sorted(self.expansions, key=len, reverse=True):
-            if _contains(text, trigger):
+        for trigger, pattern in self._matching().triggers:
+            if pattern.found_in(text):
                 for word in self.expansions[trigger]:
-                    if word not in found and _key(word) not in text:
+                    if word not in found and _key(word) not in text.key:
                         found.append(word)
         return found
 
@@ -75,9 +87,8 @@ class Glossary:
 
     def names_program(self, query: str) -> bool:
         """Does the query name a program, by official name or nickname?"""
-        text = _key(query)
-        return any(_contains(text, _key(n)) for official, aliases in self.programs.items()
-                   for n in [official, *aliases] if len(_key(n)) >= 3)
+        text = _Text.of(query)
+        return any(pattern.found_in(text) for pattern in self._matching().names)
 
 
 _SUFFIXES = "事業|補助金|助成金|支援金|給付金|奨励金|協力金|税制|制度|融資|貸付|基金|交付金|プロジェクト"
@@ -147,7 +158,41 @@ def _key(s: str) -> str:
     return re.sub(r"\s+", " ", nfkc(s)).strip().lower()
 
 
-def _contains(text: str, trigger: str) -> bool:
-    if trigger.isascii():  # whole-word match for Latin words ("it" must not fire inside "digital")
-        return re.search(rf"(?<![a-z0-9]){re.escape(trigger)}(?![a-z0-9])", text) is not None
-    return trigger.replace(" ", "") in text.replace(" ", "")
+@dataclass(frozen=True)
+class _Text:
+    """A text to look for triggers in: its key, and the key without spaces (what a Japanese trigger is sought in)."""
+
+    key: str
+    packed: str
+
+    @classmethod
+    def of(cls, text: str) -> _Text:
+        key = _key(text)
+        return cls(key, key.replace(" ", ""))
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A trigger or name, normalised: a Latin one matches whole words only ("it" must not fire inside
+    "digital"); any other matches anywhere, spaces ignored."""
+
+    packed: str
+    latin: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, key: str) -> _Pattern:
+        if key.isascii():
+            return cls("", re.compile(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])"))
+        return cls(key.replace(" ", ""), None)
+
+    def found_in(self, text: _Text) -> bool:
+        if self.latin is not None:
+            return self.latin.search(text.key) is not None
+        return self.packed in text.packed
+
+
+@dataclass(frozen=True)
+class _Matchers:
+    triggers: list[tuple[str, _Pattern]]
+    names: list[_Pattern]
+    programs: int  # how many programs the names were made from

@@ -40,7 +40,7 @@ from retrieval.index import (
     STATE_FILE,
     ChromaTarget,
     PassageIndex,
-    keyword_tokens,
+    index_row,
 )
 from retrieval.types import Passage
 
@@ -88,8 +88,8 @@ def grow(base_dir: Path, out_dir: Path, factor: int, target: ChromaTarget, rng: 
         batch_rows = rows if k == 0 else [variant(r, k) for r in rows]
         t0 = time.perf_counter()
         if k:
-            for r in batch_rows:
-                r["tokens"] = keyword_tokens(Passage(**{f: r[f] for f in Passage.__dataclass_fields__ if f in r}))
+            batch_rows = [index_row(Passage(**{f: r[f] for f in Passage.__dataclass_fields__ if f in r}))
+                          for r in batch_rows]
         t_tokens += time.perf_counter() - t0
         vecs = np.stack([vectors[r["id"] if k == 0 else r["id"].split("_", 1)[1]] for r in batch_rows])
         if k:

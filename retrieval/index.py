@@ -96,6 +96,16 @@ def keyword_tokens(p: Passage) -> list[str]:
     return tokenize(f"{p.section}\n{p.text}")
 
 
+def index_row(p: Passage) -> dict:
+    """A passage as the keyword index stores it: with its keyword tokens and, for a passage (not a small unit),
+    the tokens of its text alone, which search reads to re-rank by coverage (retrieval/search.py). Stored at
+    build time, so that no search tokenizes a passage it has not seen before (the cost of a cold cache)."""
+    row = {**p.to_dict(), "tokens": keyword_tokens(p)}
+    if not p.parent:
+        row["text_tokens"] = tokenize(p.text)
+    return row
+
+
 class PassageIndex:
     """Build, update and query the two halves of the index."""
 
@@ -283,7 +293,7 @@ class PassageIndex:
                     metadatas=[{"source": p.source, "start_line": p.start_line, "end_line": p.end_line}
                                for p in batch],
                 )
-                rows_by_file[name].extend({**p.to_dict(), "tokens": keyword_tokens(p)} for p in batch)
+                rows_by_file[name].extend(index_row(p) for p in batch)
                 report.embedded += len(batch)
                 bar.update(len(batch))
             pending.discard(name)
@@ -341,6 +351,8 @@ class PassageIndex:
         for r in rows:
             if not r.get("parent"):
                 remember_tokens(f"{r['section']}\n{r['text']}", r["tokens"])  # what keyword_tokens read
+                if "text_tokens" in r:  # an index built before these were stored tokenizes on first use
+                    remember_tokens(r["text"], r["text_tokens"])
         self.passages = {pid: p for pid, p in every.items() if not p.parent}
         self.units = {pid: p for pid, p in every.items() if p.parent}  # small units, matched for their parent
         self._ids = [r["id"] for r in rows]

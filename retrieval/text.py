@@ -289,10 +289,11 @@ def tokenize(text: str) -> list[str]:
     return list(known) if known is not None else list(_tokens(text))
 
 
-# Tokens the index computed at build time for each passage (section + text, as `keyword_tokens` reads it):
+# Tokens the index computed at build time for each passage (section + text, as `keyword_tokens` reads it, and
+# the text alone, as search's coverage re-ranking reads it):
 # the answerer tokenizes those same passages again for every question, and Sudachi is most of its cost.
 _known: dict[str, tuple[str, ...]] = {}
-KNOWN_PASSAGES = 20_000  # beyond this (a corpus 20x the seeds) passages go through the LRU cache like any text
+KNOWN_PASSAGES = 40_000  # texts (two per passage); beyond this (20,000 passages) they go through the LRU cache
 
 
 def remember_tokens(text: str, tokens: Sequence[str]) -> None:

@@ -215,13 +215,11 @@ def engine_cost(questions: Sequence[str], warm: Sequence[str], threads: int = 1)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    before = os.environ.get("OMP_NUM_THREADS")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_embedder_threads,
+                             initargs=(threads,)) as pool:
+        return pool.submit(_engine_cost, list(questions), list(warm)).result()
+
+
+def _embedder_threads(threads: int) -> None:
+    """In the child, before any model library loads: the thread count its OpenMP runtime starts with."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(_engine_cost, list(questions), list(warm)).result()
-    finally:
-        if before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = before

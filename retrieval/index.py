@@ -199,7 +199,7 @@ class PassageIndex:
         if not path.exists():
             return []
         with path.open(encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [_interned(json.loads(line)) for line in f if line.strip()]
 
     def exists(self) -> bool:
         return (self.data_dir / STATE_FILE).exists()
@@ -450,6 +450,15 @@ def _search_broadly(collection) -> None:
             collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
     except Exception as exc:  # an older server without configurable collections: approximate search stays
         log.info("could not widen the HNSW search of %s: %s", collection.name, exc)
+
+
+def _interned(row: dict) -> dict:
+    """A stored row with one string object per distinct token: JSON gives every occurrence its own, and at 100x
+    the seeds those copies were most of the memory loading took (evals/growth.py)."""
+    for key in ("tokens", "text_tokens"):
+        if key in row:
+            row[key] = [sys.intern(t) for t in row[key]]
+    return row
 
 
 def _passage_of(row: dict) -> Passage:

@@ -77,9 +77,8 @@ class Advisor:
                 s = self.settings
                 config = s.search_config()
                 manifest = Manifest.load(s.corpus_dir)
-                names = DocumentNames({f: (e.program, e.track) for f, e in manifest.entries.items() if e.program},
-                                      {f: e.kind for f, e in manifest.entries.items() if e.program})
-                self._retriever = Retriever(index, Glossary.load(self.settings.glossary_path), config, names)
+                glossary = Glossary.load(self.settings.glossary_path)
+                self._retriever = Retriever(index, glossary, config, DocumentNames.of(manifest, glossary))
             return self._retriever
 
     @property

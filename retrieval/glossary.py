@@ -85,6 +85,17 @@ class Glossary:
         key = _key(word)
         return any(key == _key(n) for official, aliases in self.programs.items() for n in [official, *aliases])
 
+    def subject_of(self, title: str) -> str:
+        """The program a document's title names (its official name), when it names exactly one: an evaluation
+        report or a call titled after a program is about it in every passage, named there or not."""
+        key = _key(title)
+        named = [official for official in self.programs if len(_key(official)) >= 4 and _key(official) in key]
+        if not named:
+            named = [official for official, aliases in self.programs.items()
+                     if any(len(_key(a)) >= 3 and _key(a) in key for a in aliases)]
+        named = [n for n in named if not any(n != m and _key(n) in _key(m) for m in named)]
+        return named[0] if len(named) == 1 else ""
+
     def names_program(self, query: str) -> bool:
         """Does the query name a program, by official name or nickname?"""
         text = _Text.of(query)

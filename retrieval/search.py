@@ -149,18 +149,29 @@ class DocumentNames:
         """The calls an answer should not quote as current: of several versions of one call (program, 枠 and
         kind of document), all but the newest, or all but the ones the text names by year or round
         (「2024年の」「第2次の」)."""
-        groups: dict[tuple[str, str, str], list[str]] = {}
-        for src, (_, track) in self.calls.items():
-            groups.setdefault((self._family(src), _key(track), self.kinds.get(src, "")), []).append(src)
         years, rounds = asked_years(text), {int(n) for n, _ in _ROUND_RE.findall(nfkc(text))}
         out: set[str] = set()
-        for docs in groups.values():
+        for docs in self._versions_of_calls():
             if len(docs) < 2:
                 continue
             named = [d for d in docs if (v := self.versions.get(d)) and (
                 (v[2] is not None and v[2] in years) or (_round_number(v[0]) in rounds))]
             out |= set(docs) - set(named or [max(docs, key=self._version)])
         return frozenset(out)
+
+    def newest_version(self, src: str) -> str | None:
+        """The newest version of the call this document is a version of (itself when it is the newest)."""
+        for docs in self._versions_of_calls():
+            if src in docs:
+                return max(docs, key=self._version)
+        return None
+
+    def _versions_of_calls(self) -> list[list[str]]:
+        """The call documents grouped by what they are a version of: program, 枠 and kind of document."""
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for src, (_, track) in self.calls.items():
+            groups.setdefault((self._family(src), _key(track), self.kinds.get(src, "")), []).append(src)
+        return list(groups.values())
 
     def _version(self, src: str) -> tuple[str, int, int]:
         round_, date, year = self.versions.get(src, ("", "", None))

@@ -151,7 +151,7 @@ class DocumentNames:
         (「2024年の」「第2次の」)."""
         years, rounds = asked_years(text), {int(n) for n, _ in _ROUND_RE.findall(nfkc(text))}
         out: set[str] = set()
-        for docs in self._versions_of_calls():
+        for docs in self._version_groups:
             if len(docs) < 2:
                 continue
             named = [d for d in docs if (v := self.versions.get(d)) and (
@@ -161,13 +161,15 @@ class DocumentNames:
 
     def newest_version(self, src: str) -> str | None:
         """The newest version of the call this document is a version of (itself when it is the newest)."""
-        for docs in self._versions_of_calls():
+        for docs in self._version_groups:
             if src in docs:
                 return max(docs, key=self._version)
         return None
 
-    def _versions_of_calls(self) -> list[list[str]]:
-        """The call documents grouped by what they are a version of: program, 枠 and kind of document."""
+    @functools.cached_property
+    def _version_groups(self) -> list[list[str]]:
+        """The call documents grouped by what they are a version of: program, 枠 and kind of document (made
+        once: every search asks)."""
         groups: dict[tuple[str, str, str], list[str]] = {}
         for src, (_, track) in self.calls.items():
             groups.setdefault((self._family(src), _key(track), self.kinds.get(src, "")), []).append(src)
@@ -179,7 +181,12 @@ class DocumentNames:
 
     def _family(self, src: str) -> str:
         """What a call's program is known as across its documents: the glossary's official name, else its own."""
-        return _key(self.official[src]) if src in self.official else _base(self.calls[src][0])
+        return self._families[src]
+
+    @functools.cached_property
+    def _families(self) -> dict[str, str]:
+        return {src: _key(self.official[src]) if src in self.official else _base(program)
+                for src, (program, _) in self.calls.items()}
 
     def subjects_named(self, text: str, expansions: Sequence[str] = ()) -> set[str]:
         """The document subjects (programs) a text names; the glossary's official names (`expansions`) stand in

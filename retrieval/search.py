@@ -14,9 +14,9 @@ from typing import Literal
 
 import numpy as np
 
+from retrieval.corpus import Manifest
 from retrieval.coverage import is_latin as _is_latin
 from retrieval.coverage import question_weights
-from retrieval.corpus import Manifest
 from retrieval.glossary import Glossary, frame_names, program_names, program_stem, quoted_terms
 from retrieval.index import PassageIndex
 from retrieval.text import fiscal_years, nfkc, squash, tokenize

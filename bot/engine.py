@@ -98,6 +98,7 @@ class Advisor:
     def make_extractive(self) -> ExtractiveAnswerer:
         index = self.retriever.index
         return ExtractiveAnswerer(index.idf, self.settings.extractive_config(), known=index.knows, context=index.text_before,
+                                  subject=lambda source: self.retriever.names.subjects.get(source, ""),
                                   expand=self.retriever.glossary.expand, narrowing=self.retriever.glossary.narrowing)
 
     @property

@@ -151,8 +151,12 @@ class _Candidate:
 class ExtractiveAnswerer:
     def __init__(self, idf: Callable[[str], float], config: ExtractiveConfig | None = None,
                  known: Callable[[str], bool] | None = None, context: Callable[[Passage], str] | None = None,
-                 expand: Callable[[str], list[str]] | None = None, narrowing: Sequence[str] = ()):
+                 expand: Callable[[str], list[str]] | None = None, narrowing: Sequence[str] = (),
+                 subject: Callable[[str], str] | None = None):
         self.idf = idf
+        # the program a document is about as a whole (an evaluation report of it), by file: its passages are
+        # about that program wherever they stand in the document
+        self.subject = subject or (lambda source: "")
         self.narrowing = tuple(nfkc(w) for w in narrowing)
         self.config = config or ExtractiveConfig()
         self.known = known or (lambda token: True)
@@ -381,8 +385,9 @@ class ExtractiveAnswerer:
         """Is the passage about one of the named programs? Most of a name's words (by weight) must stand in
         the passage, its section, or the lines just before it (a PR sheet names its program once)."""
         around, flat = self._surroundings(hit.passage)
+        subject = squash(self.subject(hit.passage.source))
         for name in names:
-            if squash(name) in flat:
+            if squash(name) in flat or (subject and squash(name) == subject):
                 return True
             if name in verbatim and program_names(hit.passage.section):
                 # The documents spell this name out elsewhere, and this passage sits under a program heading

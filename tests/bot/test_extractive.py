@@ -309,3 +309,24 @@ def test_the_best_sentences_passage_is_read_on_from_it_then_back():
     answerer = ExtractiveAnswerer(idf=lambda t: 1.0, config=ExtractiveConfig(passage_fill_chars=90))
     read = answerer._with_rest_of(units[2], [units[2]], units)
     assert [c.pos for c in read] == [2, 3, 1]  # what follows it first, then the nearest before it
+
+
+def test_a_documents_subject_program_is_what_its_passages_are_about():
+    """An evaluation report names its program in its title only: a rate it states deep inside is the program's."""
+    from bot.answerers.extractive import ExtractiveAnswerer
+    from retrieval.search import Query
+    from retrieval.text import tokenize
+    from retrieval.types import Hit, Passage
+
+    texts = ["研究開発の補助率は原則２／３以内とする。", "事業化率は５割を超えた。"]
+    vocabulary = {t for text in [*texts, "未来工房支援事業"] for t in tokenize(text)}
+    hits = [Hit(passage=Passage(id=f"p{i}", source="report.txt", title="中間評価", section="", start_line=100 + i,
+                                end_line=100 + i, text=text, norm=text), score=1.0 - i / 10)
+            for i, text in enumerate(texts)]
+    question = Query("未来工房支援事業で研究開発をする場合の補助率は原則どのくらい？")
+    blind = ExtractiveAnswerer(idf=lambda t: 2.0, known=lambda t: t in vocabulary)
+    assert blind.answer(question, hits).refused  # the passage never names the program
+    told = ExtractiveAnswerer(idf=lambda t: 2.0, known=lambda t: t in vocabulary,
+                              subject=lambda source: "未来工房支援事業" if source == "report.txt" else "")
+    answer = told.answer(question, hits)
+    assert not answer.refused and "２／３" in answer.sentences[0].text
